@@ -318,6 +318,29 @@ fn error_response(err: &EdgeError, request_id: Option<&str>) -> HttpResponse {
     r
 }
 
+/// The response for a request the host cannot take now (its store is unavailable): a 503 the
+/// SDKs retry after `retry_after_secs`, with the same `requestId`, so nothing is lost or counted
+/// twice.
+#[must_use]
+pub fn unavailable(origin: Option<&str>, query: &str, retry_after_secs: u32) -> HttpResponse {
+    let query = Query::parse(query);
+    let body = crate::protocol::ErrorBody {
+        kind: format!("{ERROR_TYPE_PREFIX}ECDP-0010-503"),
+        status: 503,
+        title: "Service unavailable".into(),
+        detail: "The edge cannot store the request right now; retry it with the same requestId."
+            .into(),
+        report: crate::protocol::ErrorReport {
+            request_id: query.request_id,
+            errors: Vec::new(),
+        },
+    };
+    let mut r = json_response(503, &body);
+    r.headers
+        .push(("retry-after", retry_after_secs.to_string()));
+    Cors::for_errors(origin).apply(r)
+}
+
 /// `configId` and `requestId` from the query string.
 #[derive(Debug, Default)]
 struct Query {

@@ -597,3 +597,14 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn unavailable_is_a_retryable_adobe_error() {
+    let r = unavailable(Some(PAGE), "configId=ds-luma&requestId=r7", 2);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(r.header("access-control-allow-origin"), Some(PAGE));
+    let body = json(&r);
+    assert_eq!(body["type"], format!("{ERROR_TYPE_PREFIX}ECDP-0010-503"));
+    assert_eq!(body["report"]["requestId"], "r7");
+}

@@ -1,0 +1,225 @@
+//! The origin's configuration: a TOML file, overridden by environment variables, overridden by
+//! command-line flags. Without a file the embedded Luma demo configuration is used.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use edgecdp_core::limits::Limits;
+use edgecdp_core::snapshot::{DatastreamConfig, SnapshotConfig};
+use serde::Deserialize;
+
+/// The embedded demo configuration (`cargo xtask demo`); its secrets are public, so it warns.
+pub const DEMO_CONFIG: &str = include_str!("../demo.toml");
+
+/// The configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The SQLite database file (created if missing).
+    pub database: PathBuf,
+    /// A directory served at `/` (the storefront), if any.
+    #[serde(default)]
+    pub site_dir: Option<PathBuf>,
+    /// A directory served at `/sdk/` (the built sdk-js), if any.
+    #[serde(default)]
+    pub sdk_dir: Option<PathBuf>,
+    /// The name this native edge gives itself in sync batches and logs.
+    #[serde(default = "default_edge_name")]
+    pub edge_name: String,
+    /// Secrets.
+    pub secrets: Secrets,
+    /// Datastreams served by the edges.
+    #[serde(default)]
+    pub datastreams: Vec<DatastreamConfig>,
+    /// Request limits at the edges.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Set only by the embedded demo file: secrets are public.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+/// Secrets shared with the edges.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// Keys that sign identity cookies: the first signs, every one verifies (rotation).
+    pub cookie_keys: Vec<String>,
+    /// The secret edges sign `/v1/sync` and `/v1/snapshot` calls with.
+    pub sync_secret: String,
+    /// API keys accepted by the admin API (`Authorization: Bearer <key>`).
+    #[serde(default)]
+    pub admin_api_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field(
+                "cookie_keys",
+                &format_args!("[{} redacted]", self.cookie_keys.len()),
+            )
+            .field("sync_secret", &"redacted")
+            .field(
+                "admin_api_keys",
+                &format_args!("[{} redacted]", self.admin_api_keys.len()),
+            )
+            .finish()
+    }
+}
+
+fn default_edge_name() -> String {
+    "native".into()
+}
+
+/// Values given on the command line or in the environment; each replaces the file's.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen` / `EDGECDP_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--database` / `EDGECDP_DATABASE`.
+    pub database: Option<PathBuf>,
+    /// `--site-dir` / `EDGECDP_SITE_DIR`.
+    pub site_dir: Option<PathBuf>,
+    /// `--sdk-dir` / `EDGECDP_SDK_DIR`.
+    pub sdk_dir: Option<PathBuf>,
+    /// `EDGECDP_COOKIE_KEYS` (comma-separated).
+    pub cookie_keys: Option<String>,
+    /// `EDGECDP_SYNC_SECRET`.
+    pub sync_secret: Option<String>,
+    /// `EDGECDP_ADMIN_API_KEYS` (comma-separated).
+    pub admin_api_keys: Option<String>,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Config {
+    /// Reads `path`, or the embedded demo configuration when `None`, then applies `overrides`.
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed, or the result is not usable.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let (text, origin) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).with_context(|| {
+                    format!("cannot read the configuration file {}", p.display())
+                })?,
+                p.display().to_string(),
+            ),
+            None => (
+                DEMO_CONFIG.to_owned(),
+                "the embedded demo configuration".to_owned(),
+            ),
+        };
+        let mut config: Config =
+            toml::from_str(&text).with_context(|| format!("invalid configuration in {origin}"))?;
+        config.apply(overrides);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, o: &Overrides) {
+        if let Some(v) = o.listen {
+            self.listen = v;
+        }
+        if let Some(v) = &o.database {
+            self.database.clone_from(v);
+        }
+        if let Some(v) = &o.site_dir {
+            self.site_dir = Some(v.clone());
+        }
+        if let Some(v) = &o.sdk_dir {
+            self.sdk_dir = Some(v.clone());
+        }
+        if let Some(v) = &o.cookie_keys {
+            self.secrets.cookie_keys = split_list(v);
+        }
+        if let Some(v) = &o.sync_secret {
+            self.secrets.sync_secret.clone_from(v);
+        }
+        if let Some(v) = &o.admin_api_keys {
+            self.secrets.admin_api_keys = split_list(v);
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.secrets.cookie_keys.is_empty() {
+            bail!("secrets.cookie_keys is empty: give at least one key (or EDGECDP_COOKIE_KEYS)");
+        }
+        if let Some(short) = self.secrets.cookie_keys.iter().find(|k| k.len() < 16) {
+            bail!(
+                "secrets.cookie_keys: a key of {} characters is too short; use at least 16 random characters",
+                short.len()
+            );
+        }
+        if self.secrets.sync_secret.len() < 16 {
+            bail!(
+                "secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The part of the configuration that becomes the edges' definitions snapshot.
+    #[must_use]
+    pub fn snapshot_config(&self) -> SnapshotConfig {
+        SnapshotConfig {
+            datastreams: self.datastreams.clone(),
+            limits: self.limits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_demo_configuration_loads() {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert!(c.demo);
+        assert_eq!(c.datastreams[0].id, "ds-luma");
+        let (snap, warnings) = edgecdp_core::snapshot::Snapshot::build(&c.snapshot_config(), 1);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(snap.datastreams["ds-luma"].allows_origin("http://localhost:8080"));
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let o = Overrides {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            cookie_keys: Some("0123456789abcdef0123, older-key-0123456789".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load(None, &o).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.secrets.cookie_keys.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_and_weak_secrets_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, DEMO_CONFIG.replace("listen =", "lisen =")).unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(Some(&p), &Overrides::default()).unwrap_err()
+        );
+        assert!(err.contains("lisen"), "{err}");
+        let o = Overrides {
+            sync_secret: Some("short".into()),
+            ..Overrides::default()
+        };
+        let err = Config::load(None, &o).unwrap_err().to_string();
+        assert!(err.contains("sync_secret"), "{err}");
+    }
+}

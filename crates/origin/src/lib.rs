@@ -1,0 +1,71 @@
+//! # edgecdp-origin
+//!
+//! The origin of edgecdp and its native edge host, as a library behind the `edgecdp` binary:
+//!
+//! - [`config`]: the TOML configuration with environment and flag overrides; the embedded Luma
+//!   demo configuration.
+//! - [`store`]: the authoritative store behind the [`store::Store`] trait; SQLite (WAL) by
+//!   default.
+//! - [`server`]: the HTTP server: native edge routes (the same core pipeline the worker runs),
+//!   `/v1/sync` and `/v1/snapshot` for workers, the admin API, the storefront and sdk-js.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let config = edgecdp_origin::config::Config::load(None, &Default::default())?;
+//! edgecdp_origin::serve(config, std::future::pending()).await
+//! # }
+//! ```
+
+pub mod config;
+pub mod server;
+pub mod store;
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use edgecdp_core::snapshot::Snapshot;
+
+/// This build's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Opens the store, builds the snapshot and serves until `shutdown` resolves.
+///
+/// Prints `edgecdp listening on http://ADDR` on stdout once the socket is bound (with the real
+/// port when the configuration asked for port 0).
+///
+/// # Errors
+/// When the store cannot be opened or the address cannot be bound.
+pub async fn serve(
+    config: config::Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if config.demo {
+        tracing::warn!(
+            "running with the embedded demo configuration: its secrets are public, do not use it for real traffic"
+        );
+    }
+    let store = store::SqliteStore::open(&config.database)?;
+    let (snapshot, warnings) = Snapshot::build(&config.snapshot_config(), 1);
+    for w in &warnings {
+        tracing::warn!("configuration: {w}");
+    }
+    tracing::info!(datastreams = snapshot.datastreams.len(), database = %config.database.display(), "origin ready");
+    let state = server::AppState::new(&config, Arc::new(store), snapshot);
+    let app = server::router(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "edgecdp listening on http://{addr}")?;
+        out.flush()?;
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

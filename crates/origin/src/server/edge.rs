@@ -1,0 +1,106 @@
+//! The native edge host: HTTP in, the core's edge pipeline, HTTP out, records into the store.
+//!
+//! Glue only: every rule is in `edgecdp_core::edge`. What this host adds is its own failure
+//! mode: if the store cannot take the request's records, the request is answered 503 (which
+//! the SDKs retry with the same `requestId`), never 200 with the data lost.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse};
+use edgecdp_core::sync::SyncBatch;
+
+use super::{AppState, entropy, header_str, now, read_limited};
+
+/// Any request under an edge path.
+pub(super) async fn handle(
+    State(app): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let snapshot = app.snapshot();
+    let origin = header_str(&headers, header::ORIGIN);
+    let query = uri.query().unwrap_or("");
+    let body = match read_limited(body, snapshot.limits.max_request_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(error = %e, "client body stream failed");
+            return to_response(edge::unavailable(origin, query, 1));
+        }
+    };
+    let (Ok(request_entropy), Ok(batch_entropy)) = (entropy::<32>(), entropy::<16>()) else {
+        tracing::error!("the operating system's random source failed");
+        return to_response(edge::unavailable(origin, query, 1));
+    };
+    let request = HttpRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query,
+        origin,
+        cookie: header_str(&headers, header::COOKIE),
+        body: &body,
+    };
+    let env = EdgeEnv {
+        snapshot: &snapshot,
+        cookie_keys: &app.cookie_keys,
+    };
+    let at = now();
+    let outcome = edge::handle(&env, &request, at, &Entropy(request_entropy));
+    log_outcome(&outcome.log, uri.path());
+    if !outcome.records.is_empty() {
+        let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);
+        let store = Arc::clone(&app.store);
+        let stored = tokio::task::spawn_blocking(move || store.apply_batch(&batch, at)).await;
+        match stored {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "native edge could not store a batch; answering 503");
+                return to_response(edge::unavailable(origin, query, 1));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store task failed; answering 503");
+                return to_response(edge::unavailable(origin, query, 1));
+            }
+        }
+    }
+    to_response(outcome.response)
+}
+
+fn log_outcome(log: &[EdgeLog], path: &str) {
+    for entry in log {
+        match entry {
+            EdgeLog::Rejected {
+                code,
+                status,
+                detail,
+            } => {
+                tracing::info!(path, code, status, detail = %detail, "edge request refused");
+            }
+            EdgeLog::EcidMinted { refused: Some(why) } => {
+                tracing::info!(path, reason = %why, "identity cookie refused; minted a new ECID");
+            }
+            other => tracing::debug!(path, event = ?other, "edge"),
+        }
+    }
+}
+
+/// Turns the core's response into axum's.
+pub(super) fn to_response(r: HttpResponse) -> Response {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST));
+    if let Some(headers) = builder.headers_mut() {
+        for (name, value) in r.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.append(name, v);
+            }
+        }
+    }
+    builder
+        .body(Body::from(r.body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}

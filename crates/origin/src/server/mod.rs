@@ -1,0 +1,217 @@
+//! The HTTP server of `edgecdp serve`: the native edge host, the edge ⇄ origin endpoints, the
+//! admin API and the static storefront.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /{base}[/{hint}]/v1/{interact,collect,identity/acquire,privacy/set-consent}` | native edge (core pipeline) |
+//! | `POST /v1/sync` | msgpack batches from workers, signed, idempotent by batch id |
+//! | `GET /v1/snapshot` | the definitions snapshot for workers, signed |
+//! | `GET /api/events?ecid=` | admin API (API key) |
+//! | `GET /healthz` | liveness and counts |
+//! | `GET /sdk/*` | the built sdk-js |
+//! | `GET /*` | the storefront (demo-site) |
+
+mod api;
+mod edge;
+mod sync;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use edgecdp_core::identity::CookieKeys;
+use edgecdp_core::snapshot::Snapshot;
+use edgecdp_core::time::Timestamp;
+use http_body_util::BodyExt;
+use tower_http::services::ServeDir;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The current definitions snapshot.
+    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// Identity cookie keys.
+    pub cookie_keys: Arc<CookieKeys>,
+    /// The edge ⇄ origin shared secret.
+    pub sync_secret: Arc<Vec<u8>>,
+    /// Admin API keys.
+    pub admin_api_keys: Arc<Vec<String>>,
+    /// This native edge's name in batches and logs.
+    pub edge_name: Arc<str>,
+}
+
+impl AppState {
+    /// The state for a configuration, its snapshot built at `version`.
+    pub fn new(config: &Config, store: Arc<dyn Store>, snapshot: Snapshot) -> AppState {
+        let mut keys = config
+            .secrets
+            .cookie_keys
+            .iter()
+            .map(|k| k.as_bytes().to_vec());
+        let current = keys.next().unwrap_or_default();
+        AppState {
+            store,
+            snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
+            cookie_keys: Arc::new(CookieKeys::new(current, keys.collect())),
+            sync_secret: Arc::new(config.secrets.sync_secret.as_bytes().to_vec()),
+            admin_api_keys: Arc::new(config.secrets.admin_api_keys.clone()),
+            edge_name: Arc::from(config.edge_name.as_str()),
+        }
+    }
+
+    /// The snapshot serving now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => Arc::clone(&s),
+            // A writer panicked mid-swap; the Arc inside is still a whole snapshot.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+/// The router for a configuration.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let mut app = Router::new()
+        .route("/healthz", get(health))
+        .route("/v1/sync", post(sync::receive))
+        .route("/v1/snapshot", get(sync::snapshot))
+        .route("/api/events", get(api::events))
+        .route("/{base}/v1/{*action}", axum::routing::any(edge::handle))
+        .route(
+            "/{base}/{hint}/v1/{*action}",
+            axum::routing::any(edge::handle),
+        );
+    if let Some(dir) = &config.sdk_dir {
+        app = app.nest_service("/sdk", ServeDir::new(dir));
+    }
+    let app = match &config.site_dir {
+        Some(dir) => app.fallback_service(ServeDir::new(dir)),
+        None => app.fallback(not_found),
+    };
+    app.layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is nothing at this path.",
+    )
+}
+
+async fn health(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
+    let store = Arc::clone(&app.store);
+    let stats = tokio::task::spawn_blocking(move || store.stats()).await;
+    match stats {
+        Ok(Ok(stats)) => axum::Json(serde_json::json!({
+            "status": "ok",
+            "version": crate::VERSION,
+            "snapshotVersion": app.snapshot().version,
+            "events": stats.events,
+            "batches": stats.batches,
+        }))
+        .into_response(),
+        Ok(Err(e)) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            &e.to_string(),
+        ),
+        Err(e) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// An error of the origin's own endpoints, answered as
+/// `{ "error": { "code", "message" } }`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// A sentence saying what is wrong.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with its status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(
+                serde_json::json!({ "error": { "code": self.code, "message": self.message } }),
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// A JSON error response for the origin's own endpoints.
+pub fn json_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    ApiError::new(status, code, message).into_response()
+}
+
+/// The wall clock, for the core.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// Fresh bytes from the operating system's secure random source.
+///
+/// # Errors
+/// When the OS source fails (then the request is answered 503 and retried).
+pub fn entropy<const N: usize>() -> Result<[u8; N], getrandom::Error> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf)?;
+    Ok(buf)
+}
+
+/// Reads at most `limit + 1` bytes of a body: enough to tell "too large" without buffering an
+/// unbounded upload.
+///
+/// # Errors
+/// When the client's stream fails.
+pub async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, axum::Error> {
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            let room = (limit + 1).saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() > limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A header's value as text, if present and ASCII.
+pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,384 @@
+//! The `edgecdp` binary, really started on loopback with a real SQLite file: the native edge,
+//! bad input, `/v1/sync` and `/v1/snapshot`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use edgecdp_core::identity::Ecid;
+use edgecdp_core::object;
+use edgecdp_core::snapshot::Snapshot;
+use edgecdp_core::sync::{self, CollectedEvent, CollectedEvents, SyncBatch, SyncRecord};
+use edgecdp_core::time::Timestamp;
+use serde_json::Value;
+
+const SYNC_SECRET: &[u8] = b"demo-sync-secret-not-secret-0001";
+const ADMIN_KEY: &str = "demo-admin-key";
+const PAGE: &str = "http://localhost:3000";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("origin.sqlite");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edgecdp"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(&db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("edgecdp listening on ")
+            .unwrap()
+            .to_owned();
+        Server {
+            child,
+            base,
+            _dir: dir,
+            db,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn interact(
+    s: &Server,
+    query: &str,
+    body: impl Into<reqwest::Body>,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = client()
+        .post(s.url(&format!("/ee/v1/interact?{query}")))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("origin", PAGE)
+        .body(body);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+fn ecid_and_cookie(body: &Value) -> (String, String) {
+    let handles = body["handle"].as_array().unwrap();
+    let ecid = handles
+        .iter()
+        .find(|h| h["type"] == "identity:result")
+        .unwrap()["payload"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let store = handles.iter().find(|h| h["type"] == "state:store").unwrap();
+    let value = store["payload"][0]["value"].as_str().unwrap().to_owned();
+    (
+        ecid,
+        format!("{}={value}", store["payload"][0]["key"].as_str().unwrap()),
+    )
+}
+
+fn sqlite_events(db: &std::path::Path, ecid: &str) -> Vec<(String, Option<String>)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT event_id, event_type FROM events WHERE ecid = ?1")
+        .unwrap();
+    stmt.query_map([ecid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+async fn page_views_land_in_sqlite_under_one_ecid() {
+    let s = Server::start();
+    let body = r#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews","web":{"webPageDetails":{"URL":"http://localhost:3000/"}}}}]}"#;
+    let r = interact(&s, "configId=ds-luma&requestId=a1", body, None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], PAGE);
+    let (ecid, cookie) = ecid_and_cookie(&r.json().await.unwrap());
+    let r = interact(&s, "configId=ds-luma&requestId=a2", body, Some(&cookie)).await;
+    let (again, _) = ecid_and_cookie(&r.json().await.unwrap());
+    assert_eq!(again, ecid);
+    // A retry of the second request (same requestId) is not stored twice.
+    interact(&s, "configId=ds-luma&requestId=a2", body, Some(&cookie)).await;
+    let rows = sqlite_events(&s.db, &ecid);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|(_, t)| t.as_deref() == Some("web.webpagedetails.pageViews"))
+    );
+    // The admin API reads the same rows.
+    let api: Value = client()
+        .get(s.url(&format!("/api/events?ecid={ecid}")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["events"].as_array().unwrap().len(), 2);
+    let unauthorized = client()
+        .get(s.url(&format!("/api/events?ecid={ecid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+}
+
+#[tokio::test]
+async fn bad_input_gets_4xx_error_bodies_and_the_server_keeps_serving() {
+    let s = Server::start();
+    let ok = r#"{"events":[{"xdm":{}}]}"#;
+    let big_event = format!(
+        r#"{{"events":[{{"xdm":{{"_luma":{{"n":"{}"}}}}}}]}}"#,
+        "x".repeat(11 * 1024)
+    );
+    let ids: Vec<String> = (0..21).map(|i| format!(r#"{{"id":"user-{i}"}}"#)).collect();
+    let many_ids = format!(
+        r#"{{"events":[{{"xdm":{{"identityMap":{{"CRMID":[{}]}}}}}}]}}"#,
+        ids.join(",")
+    );
+    /// query, body, cookie header, expected status, expected words in the detail
+    type Case<'a> = (&'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "configId=ds-luma",
+            b"{not json".to_vec(),
+            None,
+            400,
+            "not valid JSON",
+        ),
+        (
+            "configId=ds-luma",
+            br#"{"events":[{"xdm":{"eventType":5}}]}"#.to_vec(),
+            None,
+            400,
+            "events[0].xdm.eventType: expected a string, found a number",
+        ),
+        (
+            "configId=ds-luma",
+            vec![b'x'; 70 * 1024],
+            None,
+            413,
+            "65536 bytes",
+        ),
+        (
+            "configId=ds-luma",
+            big_event.into_bytes(),
+            None,
+            400,
+            "over the limit of 10240 bytes",
+        ),
+        (
+            "configId=ds-luma",
+            many_ids.into_bytes(),
+            None,
+            400,
+            "21 identities, over the limit of 20",
+        ),
+        (
+            "configId=unknown",
+            ok.as_bytes().to_vec(),
+            None,
+            400,
+            "'unknown'",
+        ),
+        ("", ok.as_bytes().to_vec(), None, 400, "configId"),
+        (
+            "configId=ds-luma",
+            ok.as_bytes().to_vec(),
+            Some("kndctr_LUMA123_AdobeOrg_identity=%%%;;=="),
+            200,
+            "",
+        ),
+    ];
+    for (query, body, cookie, status, detail) in cases {
+        let r = interact(&s, query, body, cookie).await;
+        assert_eq!(r.status().as_u16(), status, "{query} {detail}");
+        let v: Value = r.json().await.unwrap();
+        if status >= 400 {
+            assert!(
+                v["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://ns.edgecdp.dev/errors/ECDP-"),
+                "{v}"
+            );
+            assert_eq!(v["status"], status);
+            assert!(v["detail"].as_str().unwrap().contains(detail), "{v}");
+        }
+    }
+    let get = client()
+        .get(s.url("/ee/v1/interact?configId=ds-luma"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST, OPTIONS");
+    let put = client()
+        .put(s.url("/ee/v1/collect?configId=ds-luma"))
+        .body(ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    let health: Value = client()
+        .get(s.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+fn batch(entropy: u8, ecid: &Ecid) -> SyncBatch {
+    SyncBatch::new(
+        "worker-test",
+        Timestamp(1_790_000_000_000),
+        [entropy; 16],
+        vec![SyncRecord::Events(CollectedEvents {
+            datastream_id: "ds-luma".into(),
+            ecid: ecid.clone(),
+            received_at: Timestamp(1_790_000_000_000),
+            events: vec![CollectedEvent {
+                event_id: format!("ev-{entropy}"),
+                event_type: Some("web.webpagedetails.pageViews".into()),
+                timestamp: Timestamp(1_790_000_000_000),
+                xdm: object! { "eventType" => "web.webpagedetails.pageViews" },
+                data: None,
+            }],
+        })],
+    )
+}
+
+async fn post_sync(s: &Server, body: &[u8], secret: &[u8]) -> reqwest::Response {
+    let at = Timestamp(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    client()
+        .post(s.url("/v1/sync"))
+        .header(sync::TIMESTAMP_HEADER, at.millis().to_string())
+        .header(
+            sync::SIGNATURE_HEADER,
+            sync::sign(secret, "POST", "/v1/sync", at, body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sync_batches_are_authenticated_and_applied_once() {
+    let s = Server::start();
+    let ecid = Ecid::mint([4; 16]);
+    let bytes = batch(1, &ecid).encode().unwrap();
+    let first: Value = post_sync(&s, &bytes, SYNC_SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (first["applied"].as_bool(), first["events"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let again: Value = post_sync(&s, &bytes, SYNC_SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["applied"].as_bool(), again["events"].as_u64()),
+        (Some(false), Some(0))
+    );
+    assert_eq!(sqlite_events(&s.db, ecid.as_str()).len(), 1);
+    let forged = post_sync(&s, &batch(2, &ecid).encode().unwrap(), b"not the secret").await;
+    assert_eq!(forged.status(), 401);
+    let unsigned = client()
+        .post(s.url("/v1/sync"))
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let garbage = post_sync(&s, b"\x93garbage", SYNC_SECRET).await;
+    assert_eq!(garbage.status(), 400);
+    assert_eq!(sqlite_events(&s.db, ecid.as_str()).len(), 1);
+}
+
+#[tokio::test]
+async fn workers_fetch_the_signed_snapshot() {
+    let s = Server::start();
+    let at = Timestamp(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    let signed = |etag: Option<&str>| {
+        let mut r = client()
+            .get(s.url("/v1/snapshot"))
+            .header(sync::TIMESTAMP_HEADER, at.millis().to_string())
+            .header(
+                sync::SIGNATURE_HEADER,
+                sync::sign(SYNC_SECRET, "GET", "/v1/snapshot", at, b""),
+            );
+        if let Some(e) = etag {
+            r = r.header("if-none-match", e);
+        }
+        r.send()
+    };
+    let r = signed(None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let snap = Snapshot::decode(&r.bytes().await.unwrap()).unwrap();
+    assert!(snap.datastreams.contains_key("ds-luma"));
+    assert_eq!(signed(Some(&etag)).await.unwrap().status(), 304);
+    assert_eq!(
+        client()
+            .get(s.url("/v1/snapshot"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
