@@ -1,1 +1,39 @@
+//! # edgecdp-worker
+//!
+//! The edgecdp edge as a Cloudflare Worker: glue around `edgecdp_core::edge`, nothing else.
+//! Per request it reads the body, calls the core with the clock and fresh entropy, answers, and
+//! ships the accepted records to the origin (`POST /v1/sync`, signed) with `waitUntil`, so the
+//! visitor never waits for the origin.
+//!
+//! Route groups: `GET /healthz` here; every other path goes to the core, which routes the edge
+//! protocol itself (so the native host and the worker route identically, and unknown paths get
+//! the same Adobe-format 404 on both) — which is why there is no `worker::Router` table here.
+//!
+//! Bindings (`wrangler.toml` / `.dev.vars` / `wrangler secret put`):
+//!
+//! | binding | kind | what |
+//! |---|---|---|
+//! | `EDGECDP_ORIGIN_URL` | var | the origin (`https://origin.example`) |
+//! | `EDGECDP_EDGE_NAME` | var | this edge's name in batches (default `worker`) |
+//! | `EDGECDP_SYNC_SECRET` | secret | signs `/v1/sync` and `/v1/snapshot` calls |
+//! | `EDGECDP_COOKIE_KEYS` | secret | identity cookie keys, comma-separated, first signs |
+//!
+//! The definitions snapshot is fetched from the origin and kept per isolate, rechecked every 30
+//! seconds with `If-None-Match`; a failed refresh keeps serving the last good snapshot.
 
+#![cfg(target_arch = "wasm32")]
+
+mod bindings;
+mod edge;
+mod snapshot;
+
+use worker::{Context, Env, Request, Response, Result, event};
+
+/// The Worker's fetch handler.
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    if req.path() == "/healthz" {
+        return edge::health(&env).await;
+    }
+    edge::handle(req, &env, &ctx).await
+}

@@ -1,1 +1,208 @@
-fn main() {}
+//! `cargo xtask`: edgecdp's one task runner.
+//!
+//! ```text
+//! cargo xtask demo   [--port 8080] [--database PATH]   the Luma demo on the embedded default
+//! cargo xtask test   [--skip-e2e]                      every gate and every test, as CI runs them
+//! cargo xtask setup  [--browser]                       install what a fresh machine lacks
+//! cargo xtask build-wasm | build-sdk | build-worker    the Wasm core, sdk-js, the worker
+//! cargo xtask size                                     size report with budgets (fails when over)
+//! cargo xtask bench                                    criterion benchmarks
+//! cargo xtask fmt | lint                               rustfmt, clippy (host and wasm32)
+//! ```
+
+mod artifacts;
+mod setup;
+mod size;
+mod util;
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::util::{cargo, root, run, step};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  demo [--port N] [--database PATH]
+                 Build the browser Wasm core and sdk-js, then run `edgecdp serve` with the
+                 embedded Luma demo configuration on http://localhost:8080 (Ctrl-C stops).
+                 Installs the wasm32 target and npm packages when missing.
+  test [--skip-e2e]
+                 fmt check, clippy -D warnings (host and wasm32), cargo test, Wasm and worker
+                 builds with the size report, Wasm binding tests, sdk-js tests and the
+                 end-to-end tests (headless Chromium, workerd). Installs what is missing
+                 (wasm32 target, npm packages, worker-build, Chromium via apt when root).
+  setup [--browser]
+                 Install the wasm32 target, npm packages and worker-build (and Chromium).
+  build-wasm     Build the browser Wasm core into sdk-js/wasm/.
+  build-sdk      Build sdk-js into sdk-js/dist/ (builds the Wasm core first).
+  build-worker   Build the Cloudflare Worker into worker/build/ (worker-build).
+  size           Print the size report and check the budgets.
+  bench          Run the criterion benchmarks.
+  fmt            Format the workspace.
+  lint           cargo fmt --check and clippy -D warnings, host and wasm32.
+";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        print_help();
+        return Ok(());
+    };
+    let rest = &args[1..];
+    std::env::set_current_dir(root()).context("cannot enter the workspace root")?;
+    match command.as_str() {
+        "demo" => demo(rest),
+        "test" => test(rest),
+        "setup" => {
+            setup::toolchain()?;
+            setup::npm_packages()?;
+            setup::worker_build()?;
+            if rest.iter().any(|a| a == "--browser") {
+                setup::chromium()?;
+            }
+            Ok(())
+        }
+        "build-wasm" => {
+            setup::toolchain()?;
+            setup::npm_packages()?;
+            artifacts::browser_wasm()
+        }
+        "build-sdk" => {
+            setup::toolchain()?;
+            setup::npm_packages()?;
+            artifacts::browser_wasm()?;
+            artifacts::sdk()
+        }
+        "build-worker" => {
+            setup::toolchain()?;
+            setup::npm_packages()?;
+            setup::worker_build()?;
+            artifacts::worker()
+        }
+        "size" => size::report().map(|_| ()),
+        "bench" => run(cargo().args(["bench", "-p", "edgecdp-core"])),
+        "fmt" => run(cargo().args(["fmt", "--all"])),
+        "lint" => {
+            setup::toolchain()?;
+            lint()
+        }
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => {
+            print_help();
+            bail!("unknown command {other:?}")
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_help() {
+    print!("{HELP}");
+}
+
+fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn lint() -> anyhow::Result<()> {
+    step("cargo fmt --check", || {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    step("clippy (host)", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("clippy (wasm32: worker and browser bindings)", || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "edgecdp-worker",
+            "-p",
+            "edgecdp-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })
+}
+
+fn demo(args: &[String]) -> anyhow::Result<()> {
+    setup::toolchain()?;
+    setup::npm_packages()?;
+    step("build the browser Wasm core", artifacts::browser_wasm)?;
+    step("build sdk-js", artifacts::sdk)?;
+    step("build edgecdp", || {
+        run(cargo().args(["build", "-p", "edgecdp-origin"]))
+    })?;
+    let port = flag_value(args, "--port").unwrap_or("8080");
+    let mut serve = std::process::Command::new(root().join("target/debug/edgecdp"));
+    serve.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    if let Some(db) = flag_value(args, "--database") {
+        serve.args(["--database", db]);
+    }
+    if port == "0" {
+        util::say("Starting the Luma demo on a free port (the address follows); Ctrl-C stops.");
+    } else {
+        util::say(&format!(
+            "Starting the Luma demo: open http://localhost:{port}/ (Ctrl-C stops)."
+        ));
+    }
+    run(&mut serve)
+}
+
+fn test(args: &[String]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let skip_e2e = args.iter().any(|a| a == "--skip-e2e");
+    step("setup: wasm32 target", setup::toolchain)?;
+    step("setup: npm packages", setup::npm_packages)?;
+    step("setup: worker-build", setup::worker_build)?;
+    if !skip_e2e {
+        step("setup: Chromium", setup::chromium)?;
+    }
+    lint()?;
+    step("cargo test --workspace", || {
+        run(cargo().args(["test", "--workspace"]))
+    })?;
+    step("build the browser Wasm core", artifacts::browser_wasm)?;
+    step("build sdk-js", artifacts::sdk)?;
+    step("build the worker", artifacts::worker)?;
+    step("size report and budgets", || size::report().map(|_| ()))?;
+    step("Wasm binding tests (Node)", || {
+        run(&mut util::node_test(&[root().join("crates/wasm/tests")])?)
+    })?;
+    step("sdk-js tests", || {
+        run(util::npm().args(["test", "-w", "sdk-js"]))
+    })?;
+    if skip_e2e {
+        util::say("end-to-end tests skipped (--skip-e2e)");
+    } else {
+        step("end-to-end tests (Chromium, workerd)", || {
+            let mut cmd = util::node_test(&[root().join("tests/e2e")])?;
+            cmd.env("EDGECDP_BIN", root().join("target/debug/edgecdp"))
+                .env("EDGECDP_WORKER_DIR", root().join("worker/build"))
+                .env("CHROMIUM_PATH", setup::chromium_path());
+            run(&mut cmd)
+        })?;
+    }
+    util::say(&format!(
+        "all checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}

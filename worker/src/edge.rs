@@ -1,0 +1,163 @@
+//! The edge route group: the core's pipeline in, the Worker's response out, records shipped.
+
+use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse};
+use edgecdp_core::identity::CookieKeys;
+use edgecdp_core::sync::{SIGNATURE_HEADER, SyncBatch, TIMESTAMP_HEADER, sign};
+use edgecdp_core::time::Timestamp;
+use wasm_bindgen::prelude::*;
+use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
+
+use crate::bindings::Bindings;
+use crate::snapshot;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The Web Crypto CSPRNG (`crypto.getRandomValues`) of the Workers runtime.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+fn entropy<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    get_random_values(&mut buf);
+    buf
+}
+
+fn now() -> Timestamp {
+    #[allow(clippy::cast_possible_truncation)]
+    Timestamp(js_sys::Date::now() as i64)
+}
+
+/// `GET /healthz`.
+pub(crate) async fn health(env: &Env) -> Result<Response> {
+    let body = match Bindings::read(env) {
+        Ok(b) => match snapshot::current(&b, now()).await {
+            Ok(s) => {
+                serde_json::json!({ "status": "ok", "edge": b.edge_name, "snapshotVersion": s.version })
+            }
+            Err(e) => serde_json::json!({ "status": "degraded", "edge": b.edge_name, "error": e }),
+        },
+        Err(e) => serde_json::json!({ "status": "misconfigured", "error": e.to_string() }),
+    };
+    let status = if body["status"] == "ok" { 200 } else { 503 };
+    Ok(Response::from_json(&body)?.with_status(status))
+}
+
+/// Any edge path.
+pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let url = req.url()?;
+    let query = url.query().unwrap_or("").to_owned();
+    let origin = req.headers().get("origin")?;
+    let b = match Bindings::read(env) {
+        Ok(b) => b,
+        Err(e) => {
+            worker::console_error!("{e}");
+            return to_worker(edge::unavailable(origin.as_deref(), &query, 5));
+        }
+    };
+    let at = now();
+    let snapshot = match snapshot::current(&b, at).await {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!("no definitions snapshot: {e}");
+            return to_worker(edge::unavailable(origin.as_deref(), &query, 2));
+        }
+    };
+    let body = req.bytes().await.unwrap_or_default();
+    let cookie = req.headers().get("cookie")?;
+    let method = req.method().to_string();
+    let path = req.path();
+    let mut keys = b.cookie_keys.clone().into_iter();
+    let keys = CookieKeys::new(keys.next().unwrap_or_default(), keys.collect());
+    let outcome = edge::handle(
+        &EdgeEnv {
+            snapshot: &snapshot,
+            cookie_keys: &keys,
+        },
+        &HttpRequest {
+            method: &method,
+            path: &path,
+            query: &query,
+            origin: origin.as_deref(),
+            cookie: cookie.as_deref(),
+            body: &body,
+        },
+        at,
+        &Entropy(entropy()),
+    );
+    for entry in &outcome.log {
+        if let EdgeLog::Rejected {
+            code,
+            status,
+            detail,
+        } = entry
+        {
+            worker::console_log!("edge refused {path}: {status} {code} {detail}");
+        }
+    }
+    if !outcome.records.is_empty() {
+        let batch = SyncBatch::new(&b.edge_name, at, entropy(), outcome.records);
+        ctx.wait_until(ship(b, batch));
+    }
+    to_worker(outcome.response)
+}
+
+/// Posts a batch to the origin's `/v1/sync`, signed.
+async fn ship(b: Bindings, batch: SyncBatch) {
+    const PATH: &str = "/v1/sync";
+    let result = async {
+        let body = batch.encode().map_err(|e| e.to_string())?;
+        let at = now();
+        let headers = Headers::new();
+        headers
+            .set("content-type", "application/msgpack")
+            .map_err(|e| e.to_string())?;
+        headers
+            .set(TIMESTAMP_HEADER, &at.millis().to_string())
+            .map_err(|e| e.to_string())?;
+        headers
+            .set(
+                SIGNATURE_HEADER,
+                &sign(&b.sync_secret, "POST", PATH, at, &body),
+            )
+            .map_err(|e| e.to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        let url = format!("{}{PATH}", b.origin_url);
+        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
+        let mut response = Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match response.status_code() {
+            200 => Ok(()),
+            s => Err(format!(
+                "origin answered {s}: {}",
+                response.text().await.unwrap_or_default()
+            )),
+        }
+    }
+    .await;
+    if let Err(e) = result {
+        worker::console_error!(
+            "sync batch {} ({} events) not delivered: {e}",
+            batch.batch_id,
+            batch.event_count()
+        );
+    }
+}
+
+fn to_worker(r: HttpResponse) -> Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        headers.append(k, v)?;
+    }
+    let response = if r.body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(r.body)?
+    };
+    Ok(response.with_status(r.status).with_headers(headers))
+}

@@ -1,0 +1,121 @@
+//! The definitions snapshot, fetched from the origin and cached per isolate.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use edgecdp_core::snapshot::Snapshot;
+use edgecdp_core::sync::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use edgecdp_core::time::Timestamp;
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use crate::bindings::Bindings;
+
+/// How long a snapshot serves before the origin is asked whether it changed.
+const RECHECK_MS: i64 = 30_000;
+
+struct Cached {
+    snapshot: Rc<Snapshot>,
+    etag: Option<String>,
+    checked_at: Timestamp,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+}
+
+/// The snapshot to serve with: the cached one while fresh, else the origin's (a failed refresh
+/// keeps the last good one).
+///
+/// # Errors
+/// A sentence when there is no snapshot at all (first request and the origin unreachable).
+pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>, String> {
+    let (cached, etag) = CACHE.with_borrow(|c| match c {
+        Some(c) if now.millis() - c.checked_at.millis() < RECHECK_MS => {
+            (Some(Rc::clone(&c.snapshot)), None)
+        }
+        Some(c) => (None, Some(c.etag.clone())),
+        None => (None, None),
+    });
+    if let Some(s) = cached {
+        return Ok(s);
+    }
+    match fetch(b, now, etag.flatten().as_deref()).await {
+        Ok(Some((snapshot, etag))) => {
+            let snapshot = Rc::new(snapshot);
+            CACHE.with_borrow_mut(|c| {
+                // Never replace a snapshot with an older one.
+                let newer = c
+                    .as_ref()
+                    .is_none_or(|old| snapshot.version >= old.snapshot.version);
+                if newer {
+                    *c = Some(Cached {
+                        snapshot: Rc::clone(&snapshot),
+                        etag,
+                        checked_at: now,
+                    });
+                }
+            });
+            Ok(CACHE
+                .with_borrow(|c| c.as_ref().map(|c| Rc::clone(&c.snapshot)))
+                .unwrap_or(snapshot))
+        }
+        Ok(None) => CACHE.with_borrow_mut(|c| match c {
+            Some(c) => {
+                c.checked_at = now;
+                Ok(Rc::clone(&c.snapshot))
+            }
+            None => Err("the origin answered 304 to a first snapshot request".to_owned()),
+        }),
+        Err(e) => CACHE.with_borrow(|c| match c {
+            Some(c) => {
+                worker::console_error!(
+                    "snapshot refresh failed, serving version {}: {e}",
+                    c.snapshot.version
+                );
+                Ok(Rc::clone(&c.snapshot))
+            }
+            None => Err(e),
+        }),
+    }
+}
+
+/// The snapshot and its ETag, or `None` when unchanged (304).
+async fn fetch(
+    b: &Bindings,
+    now: Timestamp,
+    etag: Option<&str>,
+) -> Result<Option<(Snapshot, Option<String>)>, String> {
+    const PATH: &str = "/v1/snapshot";
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+    set(TIMESTAMP_HEADER, &now.millis().to_string())?;
+    set(
+        SIGNATURE_HEADER,
+        &sign(&b.sync_secret, "GET", PATH, now, b""),
+    )?;
+    if let Some(e) = etag {
+        set("if-none-match", e)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let url = format!("{}{PATH}", b.origin_url);
+    let request =
+        Request::new_with_init(&url, &init).map_err(|e| format!("bad origin URL {url}: {e}"))?;
+    let mut response = Fetch::Request(request)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url} failed: {e}"))?;
+    match response.status_code() {
+        200 => {
+            let etag = response.headers().get("etag").ok().flatten();
+            let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+            let snapshot = Snapshot::decode(&bytes).map_err(|e| e.to_string())?;
+            Ok(Some((snapshot, etag)))
+        }
+        304 => Ok(None),
+        status => Err(format!(
+            "GET {url} answered {status}: {}",
+            response.text().await.unwrap_or_default()
+        )),
+    }
+}
