@@ -292,7 +292,9 @@ impl Errors {
                     self.push(FieldError::InvalidValue {
                         path: path.key(key).to_string(),
                         expected: "an integer".into(),
-                        found: format!("{}", n.as_f64()),
+                        // Described, not printed: formatting floats would cost the browser
+                        // core ~20 KB of code.
+                        found: "a number with a fraction".into(),
                     });
                     None
                 }

@@ -64,6 +64,7 @@ pub mod field;
 pub mod identity;
 pub mod limits;
 pub mod mac;
+pub mod map;
 pub mod protocol;
 pub mod snapshot;
 pub mod sync;

@@ -8,7 +8,6 @@
 //! Objects are `BTreeMap`s: iteration order is the same on every host, which keeps hashes,
 //! encodings and decisions byte-identical across the browser, the edge and the origin.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -16,7 +15,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A JSON object: keys sorted, so encodings are the same on every host.
-pub type Map = BTreeMap<String, Value>;
+pub type Map = crate::map::ObjectMap<Value>;
 
 /// Nesting depth that no decoder goes beyond, whatever the configured limits say.
 ///
@@ -213,11 +212,13 @@ impl Value {
             .try_fold(self, |v, key| v.as_object()?.get(key))
     }
 
-    /// The number of bytes of this value's compact JSON encoding.
+    /// The size of this value in bytes, as every limit measures it on every host: the length of
+    /// its compact JSON encoding (strings count their UTF-8 bytes plus JSON escapes), except
+    /// that a number that is not an integer counts as 8 bytes, its binary size.
     ///
-    /// This is the size every limit is measured in, on every host: strings count their UTF-8
-    /// bytes plus JSON escapes, floats count the shortest decimal that reads back to the same
-    /// number (Rust's `Display`). It is computed without encoding anything.
+    /// The exception keeps the measure exact and identical in the browser, at the edge and at
+    /// the origin without formatting floats (whose shortest decimal form would add ~20 KB of
+    /// float-printing code to the browser core); it is computed without encoding anything.
     #[must_use]
     pub fn json_len(&self) -> usize {
         match self {
@@ -263,21 +264,27 @@ pub fn string_json_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
-fn number_len(n: Number) -> usize {
-    struct Counter(usize);
-    impl fmt::Write for Counter {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0 += s.len();
-            Ok(())
-        }
+/// Decimal digits of `n` (at least 1).
+fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
     }
-    let mut c = Counter(0);
-    let _ = match n {
-        Number::PosInt(u) => fmt::write(&mut c, format_args!("{u}")),
-        Number::NegInt(i) => fmt::write(&mut c, format_args!("{i}")),
-        Number::Float(f) => fmt::write(&mut c, format_args!("{f}")),
-    };
-    c.0
+    d
+}
+
+fn number_len(n: Number) -> usize {
+    match n {
+        Number::PosInt(u) => digits(u),
+        Number::NegInt(i) => 1 + digits(i.unsigned_abs()),
+        // An integral double (JavaScript's 3 is 3.0) counts as the integer it is.
+        Number::Float(f) => match float_as_i64(f) {
+            Some(i) if i < 0 => 1 + digits(i.unsigned_abs()),
+            Some(i) => digits(i.unsigned_abs()),
+            None => 8,
+        },
+    }
 }
 
 impl Serialize for Value {
@@ -460,7 +467,8 @@ mod tests {
         leaf.prop_recursive(4, 64, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(".{0,6}", inner, 0..6).prop_map(Value::Object),
+                prop::collection::btree_map(".{0,6}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -468,8 +476,8 @@ mod tests {
     proptest! {
         #[test]
         fn json_len_is_the_length_of_the_compact_encoding(v in arb_value()) {
-            // Floats: serde_json prints shortest round-trip with its own exponent rules, so
-            // compare on a float-free tree where both encoders agree byte for byte.
+            // Non-integer numbers count 8 bytes by definition; compare on a tree without them,
+            // where the measure is exactly serde_json's output length.
             fn strip_floats(v: &Value) -> Value {
                 match v {
                     Value::Number(Number::Float(_)) => Value::Null,
@@ -521,6 +529,17 @@ mod tests {
             Some("https://x")
         );
         assert!(v.pointer("web.nope").is_none());
+    }
+
+    #[test]
+    fn numbers_are_measured_without_formatting_floats() {
+        assert_eq!(Value::from(0u64).json_len(), 1);
+        assert_eq!(Value::from(-120i64).json_len(), 4);
+        assert_eq!(Value::from(u64::MAX).json_len(), 20);
+        assert_eq!(Value::from(i64::MIN).json_len(), 20);
+        assert_eq!(Value::from(3.0).json_len(), 1, "JavaScript's 3");
+        assert_eq!(Value::from(-59.5).json_len(), 8);
+        assert_eq!(Value::from(0.1).json_len(), 8);
     }
 
     #[test]

@@ -8,8 +8,6 @@
 //! [`Event::from_value`] reads and validates one event against [`Limits`], collecting every
 //! problem as a [`FieldError`] naming its path; [`Event::to_value`] writes it back.
 
-use std::collections::BTreeMap;
-
 use crate::field::{Errors, FieldError, Path, quote};
 use crate::identity::Ecid;
 use crate::limits::Limits;
@@ -47,7 +45,7 @@ pub struct ExperienceEvent {
 }
 
 /// `identityMap`: namespace code → identities.
-pub type IdentityMap = BTreeMap<String, Vec<IdentityItem>>;
+pub type IdentityMap = crate::map::ObjectMap<Vec<IdentityItem>>;
 
 /// One entry of an `identityMap`.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +122,7 @@ pub struct WebPageDetails {
 pub struct Commerce {
     /// The commerce measures present (`productViews`, `productListAdds`, `purchases`, ...),
     /// by XDM name, with their `value`.
-    pub measures: BTreeMap<String, f64>,
+    pub measures: crate::map::ObjectMap<f64>,
     /// `order`.
     pub order: Option<Order>,
     /// Every other member, verbatim (measures keep their other members here too).
@@ -602,9 +600,7 @@ impl Web {
             m.insert("webPageDetails".into(), Value::Object(dm));
         }
         if let Some(url) = &self.referrer_url {
-            let entry = m
-                .entry("webReferrer".into())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = m.get_or_insert_with("webReferrer", || Value::Object(Map::new()));
             if let Value::Object(r) = entry {
                 r.insert("URL".into(), Value::String(url.clone()));
             }
@@ -615,7 +611,7 @@ impl Web {
 
 impl Commerce {
     fn read(mut m: Map, path: &Path<'_>, errs: &mut Errors) -> Commerce {
-        let mut measures = BTreeMap::new();
+        let mut measures = crate::map::ObjectMap::new();
         for name in COMMERCE_MEASURES {
             let Some(mut measure) = errs.take_object(&mut m, name, path) else {
                 continue;
@@ -647,9 +643,7 @@ impl Commerce {
     fn to_value(&self) -> Value {
         let mut m = self.other.clone();
         for (name, value) in &self.measures {
-            let entry = m
-                .entry(name.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = m.get_or_insert_with(name, || Value::Object(Map::new()));
             if let Value::Object(o) = entry {
                 o.insert("value".into(), Value::from(*value));
             }
@@ -773,19 +767,28 @@ mod tests {
         );
         assert_eq!(e.xdm.page_url(), Some("https://luma.test/men"));
         assert_eq!(
-            e.xdm.identity_map["Email"][0].authenticated_state,
+            e.xdm.identity_map.get("Email").unwrap()[0].authenticated_state,
             AuthenticatedState::Authenticated
         );
         assert_eq!(
-            e.xdm.commerce.as_ref().unwrap().measures["productListAdds"],
+            *e.xdm
+                .commerce
+                .as_ref()
+                .unwrap()
+                .measures
+                .get("productListAdds")
+                .unwrap(),
             1.0
         );
         let item = &e.xdm.product_list_items[0];
         assert_eq!(item.sku.as_deref(), Some("MS-01"));
         assert_eq!(item.product_categories, vec!["men/sweatshirts".to_string()]);
-        assert_eq!(item.other["_luma"], object! { "size" => "L" });
+        assert_eq!(item.other.get("_luma"), Some(&object! { "size" => "L" }));
         assert!(e.xdm.other.contains_key("_luma") && e.xdm.other.contains_key("device"));
-        assert_eq!(e.data.as_ref().unwrap()["free"], Value::from("form"));
+        assert_eq!(
+            e.data.as_ref().unwrap().get("free"),
+            Some(&Value::from("form"))
+        );
     }
 
     #[test]

@@ -12,13 +12,14 @@
 //! Exports (JavaScript names): `version()`, `specVersion()`, `validateEvent(event)`,
 //! `decodeIdentityCookie(value)`, `identityCookieName(orgId)`.
 
+mod convert;
+
 use edgecdp_core::field::{FieldError, Path};
 use edgecdp_core::identity::cookie;
 use edgecdp_core::limits::Limits;
-use edgecdp_core::value::{Value, ValueSeed};
+use edgecdp_core::object;
+use edgecdp_core::value::Value;
 use edgecdp_core::xdm::Event;
-use serde::Serialize;
-use serde::de::DeserializeSeed;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -37,55 +38,38 @@ pub fn start() {
 }
 
 /// The error half of the envelope.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct BindingError {
     /// A stable code (`invalid_event`, `invalid_cookie`, `bad_input`).
     pub code: &'static str,
     /// A sentence.
     pub message: String,
     /// Field problems, when there are any.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldProblem>,
+    pub errors: Vec<FieldError>,
 }
 
-/// One field problem, as JavaScript sees it.
-#[derive(Debug, Serialize)]
-pub struct FieldProblem {
-    /// The field's path (`xdm.identityMap.Email[0].id`).
-    pub path: String,
-    /// The kind of problem (`wrong_type`, `too_many_identities`, ...).
-    pub code: &'static str,
-    /// The problem as a sentence.
-    pub message: String,
-}
-
-impl From<&FieldError> for FieldProblem {
-    fn from(e: &FieldError) -> Self {
-        FieldProblem {
-            path: e.path().to_owned(),
-            code: e.code(),
-            message: e.to_string(),
+impl BindingError {
+    fn to_value(&self) -> Value {
+        let mut e = object! { "code" => self.code, "message" => self.message.as_str() };
+        if let (Value::Object(m), false) = (&mut e, self.errors.is_empty()) {
+            let list = self
+                .errors
+                .iter()
+                .map(|f| object! { "path" => f.path(), "code" => f.code(), "message" => f.to_string() })
+                .collect::<Vec<_>>();
+            m.insert("errors".into(), Value::Array(list));
         }
+        e
     }
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Envelope<T> {
-    Ok { ok: bool, value: T },
-    Err { ok: bool, error: BindingError },
-}
-
 /// Builds the result envelope of every binding.
-pub fn envelope<T: Serialize>(result: Result<T, BindingError>) -> JsValue {
+pub fn envelope(result: Result<Value, BindingError>) -> JsValue {
     let env = match result {
-        Ok(value) => Envelope::Ok { ok: true, value },
-        Err(error) => Envelope::Err { ok: false, error },
+        Ok(value) => object! { "ok" => true, "value" => value },
+        Err(error) => object! { "ok" => false, "error" => error.to_value() },
     };
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    env.serialize(&serializer)
-        .unwrap_or_else(|e| JsValue::from_str(&e.to_string()))
+    convert::to_js(&env)
 }
 
 /// The version of edgecdp-core inside this module.
@@ -105,19 +89,24 @@ pub fn spec_version() -> u32 {
 /// The envelope's value is the event as the edge reads it (unknown fields kept); its error
 /// lists every problem with the field's path (`xdm.timestamp`).
 #[wasm_bindgen(js_name = validateEvent)]
-pub fn validate_event(event: JsValue) -> JsValue {
+pub fn validate_event(event: &JsValue) -> JsValue {
     envelope(validate(event))
 }
 
-fn validate(event: JsValue) -> Result<Value, BindingError> {
+fn validate(event: &JsValue) -> Result<Value, BindingError> {
     let limits = Limits::new();
-    let value = ValueSeed::new(limits.max_depth)
-        .deserialize(serde_wasm_bindgen::Deserializer::from(event))
-        .map_err(|e| BindingError {
-            code: "bad_input",
-            message: format!("the event is not a JSON-like object: {e}"),
-            errors: Vec::new(),
-        })?;
+    let mut path = String::new();
+    let value = convert::from_js(event, limits.max_depth, &mut path).map_err(|e| BindingError {
+        code: "bad_input",
+        message: match e {
+            convert::ConvertError::TooDeep => format!(
+                "the event nests deeper than the limit of {} levels",
+                limits.max_depth
+            ),
+            convert::ConvertError::NotJson(m) => m,
+        },
+        errors: Vec::new(),
+    })?;
     Event::from_value(value, &Path::Root(""), &limits)
         .map(|e| e.to_value())
         .map_err(|errors| BindingError {
@@ -127,28 +116,17 @@ fn validate(event: JsValue) -> Result<Value, BindingError> {
                 [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
                 [] => "the event is invalid".into(),
             },
-            errors: errors.iter().map(FieldProblem::from).collect(),
+            errors,
         })
 }
 
-/// What an identity cookie carries.
-#[derive(Debug, Serialize)]
-pub struct DecodedCookie {
-    /// The ECID.
-    pub ecid: String,
-    /// Whether it carries an edge signature (which only the edge can check).
-    pub signed: bool,
-}
-
-/// Decodes a `kndctr_{org}_identity` cookie value (the ECID in protobuf field 1).
+/// Decodes a `kndctr_{org}_identity` cookie value (the ECID in protobuf field 1). The value is
+/// `{ ecid, signed }`: `signed` says it carries an edge signature, which only the edge can check.
 #[wasm_bindgen(js_name = decodeIdentityCookie)]
 pub fn decode_identity_cookie(value: &str) -> JsValue {
     envelope(
         cookie::decode(value)
-            .map(|d| DecodedCookie {
-                ecid: d.ecid.to_string(),
-                signed: d.mac.is_some(),
-            })
+            .map(|d| object! { "ecid" => d.ecid.to_string(), "signed" => d.mac.is_some() })
             .map_err(|e| BindingError {
                 code: "invalid_cookie",
                 message: e.to_string(),

@@ -574,8 +574,7 @@ impl RequestCtx<'_> {
         let has_primary = xdm.identity_map.values().flatten().any(|i| i.primary);
         let ecids = xdm
             .identity_map
-            .entry(Ecid::NAMESPACE.to_owned())
-            .or_default();
+            .get_or_insert_with(Ecid::NAMESPACE, Vec::new);
         if !ecids.iter().any(|i| i.id == ecid.as_str()) {
             ecids.insert(
                 0,
