@@ -66,7 +66,7 @@ impl fmt::Display for Path<'_> {
 #[non_exhaustive]
 pub enum FieldError {
     /// The field has the wrong JSON type.
-    #[error("{path}: expected {expected}, found {found}")]
+    #[error("{}: expected {expected}, found {found}", shown(path))]
     WrongType {
         /// Where.
         path: String,
@@ -76,13 +76,13 @@ pub enum FieldError {
         found: &'static str,
     },
     /// A required field is absent.
-    #[error("{path}: is required")]
+    #[error("{}: is required", shown(path))]
     Missing {
         /// Where.
         path: String,
     },
     /// The field has the right type but a value outside what is allowed.
-    #[error("{path}: expected {expected}, found {found}")]
+    #[error("{}: expected {expected}, found {found}", shown(path))]
     InvalidValue {
         /// Where.
         path: String,
@@ -92,7 +92,10 @@ pub enum FieldError {
         found: String,
     },
     /// An event is larger than [`Limits::max_event_bytes`](crate::limits::Limits).
-    #[error("{path}: the event is {bytes} bytes, over the limit of {limit} bytes")]
+    #[error(
+        "{}: is {bytes} bytes, over the limit of {limit} bytes for an event",
+        shown(path)
+    )]
     EventTooLarge {
         /// The event.
         path: String,
@@ -102,7 +105,7 @@ pub enum FieldError {
         limit: usize,
     },
     /// An array has more elements than allowed.
-    #[error("{path}: has {len} items, over the limit of {limit}")]
+    #[error("{}: has {len} items, over the limit of {limit}", shown(path))]
     TooManyItems {
         /// The array.
         path: String,
@@ -112,7 +115,7 @@ pub enum FieldError {
         limit: usize,
     },
     /// An `identityMap` holds more identities than allowed.
-    #[error("{path}: has {count} identities, over the limit of {limit}")]
+    #[error("{}: has {count} identities, over the limit of {limit}", shown(path))]
     TooManyIdentities {
         /// The identity map.
         path: String,
@@ -122,7 +125,7 @@ pub enum FieldError {
         limit: usize,
     },
     /// A string is longer than allowed.
-    #[error("{path}: is {len} characters long, over the limit of {limit}")]
+    #[error("{}: is {len} characters long, over the limit of {limit}", shown(path))]
     TooLong {
         /// Where.
         path: String,
@@ -132,7 +135,10 @@ pub enum FieldError {
         limit: usize,
     },
     /// Nesting below this field is deeper than allowed.
-    #[error("{path}: nesting is {depth} levels deep, over the limit of {limit}")]
+    #[error(
+        "{}: nesting is {depth} levels deep, over the limit of {limit}",
+        shown(path)
+    )]
     TooDeep {
         /// Where the limit was crossed.
         path: String,
@@ -173,6 +179,11 @@ impl FieldError {
             FieldError::TooDeep { .. } => "too_deep",
         }
     }
+}
+
+/// A path for a message: the empty path (the value itself) reads "the event".
+fn shown(path: &str) -> &str {
+    if path.is_empty() { "the event" } else { path }
 }
 
 /// Quotes a user-supplied value for an error message, cut so errors stay small.

@@ -40,7 +40,8 @@ pub fn start() {
 /// The error half of the envelope.
 #[derive(Debug)]
 pub struct BindingError {
-    /// A stable code (`invalid_event`, `invalid_cookie`, `bad_input`).
+    /// A stable code (`invalid_event`, `bad_input`, or the identity error's code such as
+    /// `cookie_not_base64`).
     pub code: &'static str,
     /// A sentence.
     pub message: String,
@@ -128,7 +129,7 @@ pub fn decode_identity_cookie(value: &str) -> JsValue {
         cookie::decode(value)
             .map(|d| object! { "ecid" => d.ecid.to_string(), "signed" => d.mac.is_some() })
             .map_err(|e| BindingError {
-                code: "invalid_cookie",
+                code: e.code(),
                 message: e.to_string(),
                 errors: Vec::new(),
             }),

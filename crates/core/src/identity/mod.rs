@@ -40,3 +40,18 @@ pub enum IdentityError {
     #[error("the identity cookie's signature does not match: the cookie was forged or altered")]
     CookieSignatureMismatch,
 }
+
+impl IdentityError {
+    /// A stable machine-readable name of the problem (used by the bindings and test vectors).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            IdentityError::InvalidEcid { .. } => "invalid_ecid",
+            IdentityError::CookieNotBase64 => "cookie_not_base64",
+            IdentityError::CookieNotProtobuf { .. } => "cookie_not_protobuf",
+            IdentityError::CookieWithoutEcid => "cookie_without_ecid",
+            IdentityError::CookieUnsigned => "cookie_unsigned",
+            IdentityError::CookieSignatureMismatch => "cookie_signature_mismatch",
+        }
+    }
+}

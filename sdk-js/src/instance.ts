@@ -1,0 +1,208 @@
+/**
+ * The SDK instance: configuration, the pre-configuration buffer, identity, and the rule that
+ * requests go one at a time until the identity cookie exists (the first response mints the ECID;
+ * parallel first requests would mint several).
+ */
+import { apexDomain, readCookies, writeCookie } from "./cookies.js";
+import { buildEvent, uuid, type WireEvent } from "./event.js";
+import { parse, post, type EdgeResponse } from "./transport.js";
+import type {
+  Config,
+  Core,
+  Identity,
+  IdentityResultItem,
+  Instance,
+  Proposition,
+  SendEventOptions,
+  SendEventResult,
+  StateStoreItem,
+} from "./types.js";
+
+/** How an entry point brings in the lazy core (a bundled chunk, or a URL for the script tag). */
+export type CoreLoader = (config: Config) => Promise<Core>;
+
+interface Resolved {
+  config: Config;
+  /** `{edge origin}/{edgeBasePath}`, no trailing slash. */
+  base: string;
+  /** `kndctr_{sanitized orgId}_` */
+  prefix: string;
+}
+
+const PREFIX = "[edgecdp]";
+
+function resolve(config: Config): Resolved {
+  for (const key of ["datastreamId", "orgId"] as const) {
+    if (!config || typeof config[key] != "string" || !config[key]) {
+      throw new TypeError(`edgecdp: config.${key} is required (a non-empty string).`);
+    }
+  }
+  let edge = (config.edgeDomain || location.origin).replace(/\/+$/, "");
+  if (!/^[a-z][\w+.-]*:\/\//i.test(edge)) edge = "https://" + edge;
+  const basePath = (config.edgeBasePath ?? "ee").replace(/^\/+|\/+$/g, "");
+  return {
+    config,
+    base: edge + (basePath ? "/" + basePath : ""),
+    prefix: "kndctr_" + config.orgId.replace(/@/g, "_") + "_",
+  };
+}
+
+/** Creates an instance; `config` may come now or later through `configure`. */
+export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
+  let resolved: Resolved | undefined;
+  let markReady!: (r: Resolved) => void;
+  const ready = new Promise<Resolved>((r) => (markReady = r));
+  /** The ECID from the last `identity:result` (or the decoded cookie). */
+  let ecid: string | undefined;
+  /** Settles when the request that may establish the identity is done. */
+  let gate: Promise<void> | undefined;
+  /** Calls whose responses may still bring the ECID. */
+  const inflight = new Set<Promise<unknown>>();
+  let apex: string | undefined;
+
+  function configureNow(c: Config): void {
+    if (resolved) throw new Error("edgecdp: the instance is already configured.");
+    markReady((resolved = resolve(c)));
+  }
+  if (config) configureNow(config);
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    inflight.add(p);
+    const done = () => inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  const debugLog = (r: Resolved, ...args: unknown[]) => r.config.debug && console.info(PREFIX, ...args);
+  const domain = () => (apex ??= apexDomain());
+
+  /** Runs `fn` alone while no identity cookie exists, concurrently once one does. */
+  async function serial<T>(r: Resolved, fn: () => Promise<T>): Promise<T> {
+    while (!readCookies()[r.prefix + "identity"]) {
+      if (!gate) {
+        let release!: () => void;
+        gate = new Promise((done) => (release = done));
+        try {
+          return await fn();
+        } finally {
+          gate = undefined;
+          release();
+        }
+      }
+      await gate;
+    }
+    return fn();
+  }
+
+  function request(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
+    return track(serial(r, () => send(r, action, payload)));
+  }
+
+  async function send(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
+    // State is read at send time: the response we waited for may just have written the identity.
+    const cookies = readCookies();
+    const entries = Object.keys(cookies)
+      .filter((key) => key.startsWith(r.prefix))
+      .map((key) => ({ key, value: cookies[key] }));
+    const body = {
+      ...payload,
+      query: { identity: { fetch: ["ECID"] } },
+      meta: { state: { domain: domain(), cookiesEnabled: true, ...(entries.length ? { entries } : {}) } },
+    };
+    const requestId = uuid();
+    const url = `${r.base}/v1/${action}?configId=${encodeURIComponent(r.config.datastreamId)}&requestId=${requestId}`;
+    debugLog(r, "→", url, body);
+    const response = await parse(await post(url, JSON.stringify(body)), requestId);
+    debugLog(r, "←", response);
+    const cookieDomain = r.config.cookieDomain ?? domain();
+    for (const handle of response.handle) {
+      const items = handle && Array.isArray(handle.payload) ? handle.payload : [];
+      if (!items.length) continue;
+      if (handle.type == "state:store") {
+        for (const item of items as StateStoreItem[]) if (item) writeCookie(item, cookieDomain);
+      } else if (handle.type == "identity:result") {
+        for (const item of items as IdentityResultItem[]) {
+          if (item && item.namespace && item.namespace.code == "ECID" && item.id) ecid = item.id;
+        }
+      }
+    }
+    if (r.config.debug) {
+      for (const e of response.errors || []) console.error(PREFIX, "edge error:", e);
+      for (const w of response.warnings || []) console.warn(PREFIX, "edge warning:", w);
+    }
+    return { ...response, requestId };
+  }
+
+  async function validate(r: Resolved, event: WireEvent): Promise<void> {
+    let core: Core;
+    try {
+      core = await loadCore(r.config);
+    } catch (err) {
+      console.warn(PREFIX, "debug: the Wasm core did not load; the event is sent unvalidated.", err);
+      return;
+    }
+    const result = core.validateEvent(event);
+    if (!result.ok) {
+      const { code, message, errors } = result.error;
+      for (const { path, message: text } of errors && errors.length ? errors : [{ path: "", message }]) {
+        // The core's messages may already start with the path; say it once.
+        const detail = text.startsWith(path + ": ") ? text.slice(path.length + 2) : text;
+        console.warn(PREFIX, `invalid event field "${path}": ${detail} (${code}); sending it anyway, the edge decides.`);
+      }
+    }
+  }
+
+  async function decodeCookie(r: Resolved, value: string): Promise<string | undefined> {
+    try {
+      const result = (await loadCore(r.config)).decodeIdentityCookie(value);
+      if (result.ok) return result.value.ecid;
+      debugLog(r, "identity cookie not decoded:", result.error.message);
+    } catch (err) {
+      debugLog(r, "the Wasm core did not load to decode the identity cookie:", err);
+    }
+  }
+
+  async function sendEvent(options: SendEventOptions = {}): Promise<SendEventResult> {
+    const event = buildEvent(options); // now: timestamp and URL of the call, not of the send
+    const r = await ready;
+    if (r.config.debug) await validate(r, event);
+    const response = await request(r, "interact", { events: [event] });
+    const result: SendEventResult = {
+      requestId: response.requestId,
+      handle: response.handle,
+      propositions: response.handle
+        .filter((h) => h && h.type == "personalization:decisions" && Array.isArray(h.payload))
+        .flatMap((h) => h.payload as Proposition[]),
+    };
+    if (ecid) result.identity = { ECID: ecid };
+    if (response.errors) result.errors = response.errors;
+    if (response.warnings) result.warnings = response.warnings;
+    return result;
+  }
+
+  async function getIdentity(): Promise<Identity> {
+    const r = await ready;
+    while (!ecid && inflight.size) await Promise.allSettled([...inflight]);
+    if (!ecid) {
+      // The codec lives in the Rust core only: decode through the lazy chunk, never in JS.
+      const cookie = readCookies()[r.prefix + "identity"];
+      if (cookie) ecid = ecid || (await decodeCookie(r, cookie));
+      if (!ecid) await request(r, "identity/acquire", {});
+      if (!ecid) throw new Error("edgecdp: the edge returned no ECID.");
+    }
+    return { ECID: ecid };
+  }
+
+  return {
+    configure(c: Config): Promise<void> {
+      try {
+        configureNow(c);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    sendEvent: (options) => track(sendEvent(options)),
+    getIdentity,
+  };
+}

@@ -1,0 +1,129 @@
+// A mock edge for sdk-js tests and for front-end work without the Rust edge: the protocol's
+// minimal server side (edge-protocol.md §5) plus a static server for demo-site/ and sdk-js/dist/.
+//
+//   node sdk-js/test/support/mock-edge.mjs [port]     → http://127.0.0.1:<port>/ serves the Luma demo
+//
+// It is a test double, not the edge: ECIDs are random, nothing is stored.
+import { randomInt } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SDK_ROOT = join(here, "..", "..");
+export const REPO_ROOT = join(SDK_ROOT, "..");
+
+/** The datastream → orgId mapping the edge needs to name cookies. */
+export const DATASTREAMS = { "ds-luma": "LUMA123@AdobeOrg" };
+
+/** A 38-digit ECID. */
+export function mintEcid() {
+  let ecid = String(randomInt(1, 10));
+  while (ecid.length < 38) ecid += String(randomInt(0, 10));
+  return ecid;
+}
+
+/** The identity cookie value: base64 of protobuf field 1 (the ECID string). */
+export function identityCookieValue(ecid) {
+  return Buffer.concat([Buffer.from([0x0a, ecid.length]), Buffer.from(ecid, "ascii")]).toString("base64");
+}
+
+/** Reads field 1 back (test double only: the SDK decodes through the Wasm core). */
+export function ecidFromCookieValue(value) {
+  try {
+    const b = Buffer.from(decodeURIComponent(value).replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    return b[0] === 0x0a && b.length >= 2 + b[1] ? b.subarray(2, 2 + b[1]).toString("ascii") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The handles establishing `ecid` for `orgId`. */
+export function identityHandles(ecid, orgId = "LUMA123@AdobeOrg") {
+  return [
+    { type: "identity:result", payload: [{ id: ecid, namespace: { code: "ECID" } }] },
+    {
+      type: "state:store",
+      payload: [{ key: `kndctr_${orgId.replace(/@/g, "_")}_identity`, value: identityCookieValue(ecid), maxAge: 34128000 }],
+    },
+  ];
+}
+
+/** An Adobe-format fatal error body. */
+export function errorBody(status, code, title, detail) {
+  return { type: `https://ns.adobe.com/aep/errors/${code}`, status, title, detail };
+}
+
+/**
+ * The edge: `{ pathname, searchParams, body, cookieHeader }` → `{ status, json }`.
+ * The ECID comes from the Cookie header, else meta.state.entries, else is minted.
+ */
+export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }) {
+  const m = /^\/[^/]+(?:\/[^/]+)?\/v1\/(interact|collect|identity\/acquire|privacy\/set-consent)$/.exec(pathname);
+  if (!m) return { status: 404, json: errorBody(404, "EXEG-0001-404", "Not found", `No route for ${pathname}.`) };
+  const configId = searchParams.get("configId");
+  const orgId = DATASTREAMS[configId];
+  if (!orgId) {
+    return { status: 400, json: errorBody(400, "EXEG-0003-400", "Invalid datastream ID", `The datastream ID '${configId}' referenced in your request does not exist.`) };
+  }
+  if (m[1] === "collect") return { status: 204 };
+  const key = `kndctr_${orgId.replace(/@/g, "_")}_identity`;
+  const fromHeader = cookieHeader.split(/;\s*/).find((c) => c.startsWith(key + "="));
+  const fromEntries = body?.meta?.state?.entries?.find((e) => e.key === key)?.value;
+  const raw = fromHeader ? fromHeader.slice(key.length + 1) : fromEntries;
+  const ecid = (raw && ecidFromCookieValue(raw)) || mintEcid();
+  return { status: 200, json: { requestId: searchParams.get("requestId"), handle: identityHandles(ecid, orgId) } };
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".wasm": "application/wasm", ".map": "application/json", ".json": "application/json" };
+
+/**
+ * Serves `/sdk/*` from sdk-js/dist, the edge under `/ee/`, anything else from demo-site/.
+ * Every edge request is passed to `onEdge(req)` (for assertions) before it is answered.
+ */
+export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {} } = {}) {
+  const demoRoot = join(REPO_ROOT, "demo-site");
+  const sdkDist = join(SDK_ROOT, "dist");
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname.startsWith("/ee/")) {
+      const origin = req.headers.origin;
+      const cors = origin ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", Vary: "Origin" } : {};
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, { ...cors, "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type" }).end();
+        return;
+      }
+      let text = "";
+      for await (const chunk of req) text += chunk;
+      let body;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      onEdge({ url, headers: req.headers, body });
+      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie });
+      res.writeHead(out.status, { ...cors, ...(out.json ? { "Content-Type": "application/json" } : {}) });
+      res.end(out.json ? JSON.stringify(out.json) : undefined);
+      return;
+    }
+    const [rootDir, rel] = url.pathname.startsWith("/sdk/") ? [sdkDist, url.pathname.slice(5)] : [demoRoot, url.pathname.slice(1) || "index.html"];
+    const file = normalize(join(rootDir, decodeURIComponent(rel)));
+    if (!file.startsWith(rootDir)) return void res.writeHead(403).end();
+    try {
+      const data = await readFile(file.endsWith("/") ? join(file, "index.html") : file);
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream" }).end(data);
+    } catch {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+    }
+  });
+  return new Promise((resolve) =>
+    server.listen(port, host, () => resolve({ server, origin: `http://${host}:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })),
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { origin } = await startServer({ port: Number(process.argv[2] || 8080), onEdge: ({ url }) => console.log("edge:", url.pathname) });
+  console.log(`mock edge + Luma demo on ${origin}/ (Ctrl-C to stop)`);
+}

@@ -1,0 +1,124 @@
+// Compile-only tests of the shipped declarations (dist/types, resolved through the package's
+// `exports`): `tsc -p tsconfig.test.json`. A line marked @ts-expect-error must fail to compile.
+import {
+  createInstance,
+  EdgeError,
+  VERSION,
+  type CommandFunction,
+  type Config,
+  type Envelope,
+  type Identity,
+  type Instance,
+  type SendEventOptions,
+  type SendEventResult,
+  type StateStoreItem,
+} from "@edgecdp/sdk";
+import { loadCore, type Core } from "@edgecdp/sdk/core";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const assertType = <T extends true>(_: T): void => {};
+
+const config: Config = { datastreamId: "ds-luma", orgId: "LUMA123@AdobeOrg" };
+const sdk: Instance = createInstance(config);
+createInstance(); // configured later
+createInstance({ ...config, edgeDomain: "http://localhost:8787", edgeBasePath: "ee", debug: true, cookieDomain: "luma.test" });
+createInstance({ ...config, wasm: new Uint8Array(8) });
+// @ts-expect-error datastreamId is required
+createInstance({ orgId: "LUMA123@AdobeOrg" });
+// @ts-expect-error unknown options are caught
+createInstance({ ...config, edgeDomian: "typo" });
+// @ts-expect-error debug is a boolean
+createInstance({ ...config, debug: "yes" });
+
+async function usage(): Promise<void> {
+  const result = await sdk.sendEvent({
+    xdm: {
+      eventType: "commerce.productViews",
+      web: { webPageDetails: { name: "men-sweatshirts" } },
+      productListItems: [{ SKU: "MH01", quantity: 1, priceTotal: 52 }],
+      identityMap: { Email: [{ id: "sarah.rose@example.com", authenticatedState: "authenticated", primary: true }] },
+      _luma: { loyalty: "bronze" }, // tenant fields pass through
+    },
+    data: { anything: [1, 2] },
+  });
+  assertType<Equal<typeof result, SendEventResult>>(true);
+  const requestId: string = result.requestId;
+  const handleType: string = result.handle[0].type;
+  const proposition: string = result.propositions[0].scope;
+  const ecid: string | undefined = result.identity?.ECID;
+  void [requestId, handleType, proposition, ecid];
+  // @ts-expect-error identity may be absent
+  result.identity.ECID;
+
+  const identity = await sdk.getIdentity();
+  assertType<Equal<typeof identity, Identity>>(true);
+  const id: string = identity.ECID;
+  void id;
+
+  await sdk.sendEvent();
+  await sdk.sendEvent({ type: "web.webinteraction.linkClicks" });
+  // @ts-expect-error authenticatedState is an enum
+  await sdk.sendEvent({ xdm: { identityMap: { CRMID: [{ id: "1", authenticatedState: "yes" }] } } });
+  // @ts-expect-error productListItems is an array
+  await sdk.sendEvent({ xdm: { productListItems: { SKU: "x" } } });
+  // @ts-expect-error configure needs a config
+  await sdk.configure();
+
+  try {
+    await sdk.sendEvent({});
+  } catch (err) {
+    if (err instanceof EdgeError) {
+      const status: number = err.status;
+      const title: string | undefined = err.title;
+      const body: unknown = err.body;
+      void [status, title, body];
+    }
+  }
+}
+void usage;
+
+// The script-tag global.
+declare const edgecdp: CommandFunction;
+async function commands(): Promise<void> {
+  await edgecdp("configure", config);
+  const r: SendEventResult = await edgecdp("sendEvent", { xdm: { eventType: "web.webpagedetails.pageViews" } });
+  const i: Identity = await edgecdp("getIdentity");
+  const info: { version: string } = await edgecdp("getLibraryInfo");
+  void [r, i, info];
+  // @ts-expect-error unknown command
+  await edgecdp("sendEvents", {});
+  // @ts-expect-error configure needs its options
+  await edgecdp("configure");
+}
+void commands;
+
+// The lazy core and its envelope.
+async function core(): Promise<void> {
+  const c: Core = await loadCore(new Uint8Array(8));
+  const verdict = c.validateEvent({ xdm: { eventType: "x" } });
+  if (verdict.ok) {
+    const xdm: Record<string, unknown> = verdict.value.xdm;
+    void xdm;
+  } else {
+    const path: string | undefined = verdict.error.errors?.[0].path;
+    void path;
+    // @ts-expect-error no value on the error side
+    verdict.value;
+  }
+  const decoded = c.decodeIdentityCookie("CiY...");
+  if (decoded.ok) {
+    const e: string = decoded.value.ecid;
+    const s: boolean = decoded.value.signed;
+    void [e, s];
+  }
+  const env: Envelope<number> = { ok: false, error: { code: "x", message: "y" } };
+  void env;
+}
+void core;
+
+const item: StateStoreItem = { key: "kndctr_LUMA123_AdobeOrg_identity", value: "CiY", maxAge: 34128000, attrs: { SameSite: "Lax" } };
+// @ts-expect-error SameSite is one of None | Lax | Strict
+const bad: StateStoreItem = { key: "k", value: "v", attrs: { SameSite: "lax" } };
+const options: SendEventOptions = { xdm: {}, data: {} };
+const version: string = VERSION;
+void [item, bad, options, version];
