@@ -8,7 +8,7 @@ use edgecdp_origin::config::{Config, Overrides};
 
 /// edgecdp: an open, self-hostable real-time customer data platform whose engine runs at the edge.
 #[derive(Debug, Parser)]
-#[command(name = "edgecdp", version, about, long_about = None)]
+#[command(name = "edgecdp", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +23,20 @@ enum Command {
     /// and sdk-js at /sdk/. Without --config the embedded Luma demo configuration is used (its
     /// secrets are public: for demos only).
     Serve(ServeArgs),
+    /// Print a visitor's stored events from a database file, newest first, one JSON object a line.
+    ///
+    /// Reads the SQLite file directly and read-only, so it works while a server runs.
+    Events {
+        /// The SQLite database file.
+        #[arg(long, env = "EDGECDP_DATABASE")]
+        database: PathBuf,
+        /// The visitor's ECID.
+        #[arg(long)]
+        ecid: String,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Check a configuration file and print the datastreams it defines (with any problems).
     CheckConfig {
         /// The configuration file (TOML); the embedded demo configuration when omitted.
@@ -107,6 +121,21 @@ fn main() -> anyhow::Result<()> {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(edgecdp_origin::serve(config, shutdown_signal()))
+        }
+        Command::Events {
+            database,
+            ecid,
+            limit,
+        } => {
+            let store = edgecdp_origin::store::SqliteStore::open_read_only(&database)?;
+            let events = edgecdp_origin::store::Store::events_for_ecid(&store, &ecid, limit)?;
+            let mut out = String::new();
+            for e in events {
+                out.push_str(&serde_json::to_string(&e)?);
+                out.push('\n');
+            }
+            std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+            Ok(())
         }
         Command::CheckConfig { config } => {
             let config = Config::load(config.as_deref(), &overrides_from_env())?;

@@ -19,13 +19,15 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use edgecdp_core::identity::CookieKeys;
 use edgecdp_core::snapshot::Snapshot;
 use edgecdp_core::time::Timestamp;
 use http_body_util::BodyExt;
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::config::Config;
@@ -92,23 +94,33 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if let Some(dir) = &config.sdk_dir {
         app = app.nest_service("/sdk", ServeDir::new(dir));
     }
-    let app = match &config.site_dir {
-        Some(dir) => app.fallback_service(ServeDir::new(dir)),
-        None => app.fallback(not_found),
-    };
-    app.layer(tower_http::trace::TraceLayer::new_for_http())
+    let site = config.site_dir.clone().map(ServeDir::new);
+    app.fallback(move |state: State<AppState>, req: Request<Body>| fallback(state, req, site))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    json_error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "There is nothing at this path.",
-    )
+/// Reads of any other path are the storefront's; any other method goes to the edge pipeline,
+/// which answers unknown paths and methods with the same Adobe-format errors as the worker.
+async fn fallback(state: State<AppState>, req: Request<Body>, site: Option<ServeDir>) -> Response {
+    let (parts, body) = req.into_parts();
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        return edge::handle(state, parts.method, parts.uri, parts.headers, body).await;
+    }
+    match site {
+        Some(site) => match site.oneshot(Request::from_parts(parts, body)).await {
+            Ok(r) => r.map(Body::new),
+            Err(never) => match never {},
+        },
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is nothing at this path.",
+        ),
+    }
 }
 
-async fn health(axum::extract::State(app): axum::extract::State<AppState>) -> Response {
+async fn health(State(app): State<AppState>) -> Response {
     let store = Arc::clone(&app.store);
     let stats = tokio::task::spawn_blocking(move || store.stats()).await;
     match stats {

@@ -1,0 +1,164 @@
+// Shared parts of the end-to-end tests: the real `edgecdp serve` (origin + native edge), the real
+// worker in workerd (Miniflare), headless Chromium, and reading the SQLite store. Every test
+// starts what it needs and stops it. `cargo xtask test` sets EDGECDP_BIN, EDGECDP_WORKER_DIR and
+// CHROMIUM_PATH; the defaults work from the repository root after a build.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BIN = process.env.EDGECDP_BIN || join(ROOT, "target/debug/edgecdp");
+export const WORKER_DIR = process.env.EDGECDP_WORKER_DIR || join(ROOT, "worker/build");
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+export const ORG_COOKIE = "kndctr_LUMA123_AdobeOrg_identity";
+/** The embedded demo configuration's public secrets (crates/origin/demo.toml). */
+export const DEMO_SECRETS = {
+  sync: "demo-sync-secret-not-secret-0001",
+  cookieKeys: "demo-cookie-key-not-secret-0001",
+  admin: "demo-admin-key",
+};
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), `edgecdp-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Reads lines of a child's stdout until `pattern` matches; resolves the match. */
+export function waitForLine(child, pattern, what, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error(`${what}: no line matching ${pattern} within ${timeoutMs} ms; got:\n${buffered}`)), timeoutMs);
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      const m = pattern.exec(buffered);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before printing ${pattern}:\n${buffered}`));
+    });
+  });
+}
+
+/**
+ * Starts `edgecdp serve` (embedded demo configuration) on a free port with its own SQLite file,
+ * serving demo-site and sdk-js/dist from the repository.
+ */
+export async function startOrigin() {
+  const tmp = tempDir("origin");
+  const database = join(tmp.dir, "origin.sqlite");
+  const child = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--database", database,
+    "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist")], {
+    cwd: ROOT,
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [, url] = await waitForLine(child, /edgecdp listening on (http:\/\/\S+)/, "edgecdp serve");
+  return {
+    url,
+    database,
+    child,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      tmp.remove();
+    },
+  };
+}
+
+/** Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port. */
+export async function startWorker(originUrl) {
+  const { Miniflare } = await import("miniflare");
+  const mf = new Miniflare({
+    scriptPath: join(WORKER_DIR, "index.js"),
+    modulesRoot: WORKER_DIR,
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-09-23",
+    bindings: {
+      EDGECDP_ORIGIN_URL: originUrl,
+      EDGECDP_EDGE_NAME: "worker-e2e",
+      EDGECDP_SYNC_SECRET: DEMO_SECRETS.sync,
+      EDGECDP_COOKIE_KEYS: DEMO_SECRETS.cookieKeys,
+    },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  return { url, stop: () => mf.dispose() };
+}
+
+/** The events stored for `ecid`, read from the SQLite file itself (`edgecdp events`). */
+export function storedEvents(database, ecid) {
+  const out = execFileSync(BIN, ["events", "--database", database, "--ecid", ecid], { encoding: "utf8" });
+  return out.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+}
+
+/** Polls `fn` until it returns a truthy value (the worker ships batches after responding). */
+export async function eventually(fn, what, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Headless Chromium with a fresh profile; `close()` removes the profile. */
+export async function launchBrowser() {
+  const { chromium } = await import("playwright-core");
+  const profile = tempDir("chromium");
+  const context = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const requests = [];
+  context.on("request", (r) => requests.push(r.url()));
+  return {
+    context,
+    requests,
+    async close() {
+      await context.close();
+      profile.remove();
+    },
+  };
+}
+
+/** Opens `url` and waits for the Luma page's page view to be answered; returns the page and ECID. */
+export async function openLumaPage(context, url) {
+  const page = await context.newPage();
+  const messages = [];
+  page.on("console", (m) => messages.push(`${m.type()}: ${m.text()}`));
+  await page.goto(url);
+  await page.waitForFunction(() => document.documentElement.dataset.pageview, null, { timeout: 15_000 });
+  const state = await page.evaluate(() => ({ ...document.documentElement.dataset }));
+  if (state.pageview !== "sent") {
+    throw new Error(`the page view failed: ${state.pageview}\nconsole:\n${messages.join("\n")}`);
+  }
+  return { page, ecid: state.ecid };
+}
+
+/** The identity cookie the browser holds for `url`. */
+export async function identityCookie(context, url) {
+  const cookies = await context.cookies(url);
+  return cookies.find((c) => c.name === ORG_COOKIE);
+}
+
+/** Decodes an identity cookie value with the core (the browser Wasm build, in Node). */
+export async function decodeCookie(value) {
+  const glue = await import(new URL("../../sdk-js/wasm/edgecdp_wasm.js", import.meta.url));
+  const { readFileSync } = await import("node:fs");
+  glue.initSync({ module: readFileSync(new URL("../../sdk-js/wasm/edgecdp_wasm_bg.wasm", import.meta.url)) });
+  const r = glue.decodeIdentityCookie(value);
+  if (!r.ok) throw new Error(`the identity cookie does not decode: ${r.error.message}`);
+  return r.value;
+}
