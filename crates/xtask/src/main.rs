@@ -42,7 +42,7 @@ Commands:
   size           Print the size report and check the budgets.
   bench          Run the criterion benchmarks.
   fmt            Format the workspace.
-  lint           cargo fmt --check and clippy -D warnings, host and wasm32.
+  lint           cargo fmt --check, clippy -D warnings (host and wasm32), fuzz targets compile.
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -124,6 +124,15 @@ fn lint() -> anyhow::Result<()> {
             "--",
             "-D",
             "warnings",
+        ]))
+    })?;
+    step("fuzz targets compile (cargo check fuzz/)", || {
+        run(cargo().args([
+            "check",
+            "--quiet",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--bins",
         ]))
     })?;
     step("clippy (wasm32: worker and browser bindings)", || {
