@@ -280,16 +280,17 @@ fn batch(entropy: u8, ecid: &Ecid) -> SyncBatch {
     )
 }
 
+/// The wall clock, as the origin reads it.
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp(i64::try_from(ms).unwrap())
+}
+
 async fn post_sync(s: &Server, body: &[u8], secret: &[u8]) -> reqwest::Response {
-    let at = Timestamp(
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap(),
-    );
+    let at = now();
     client()
         .post(s.url("/v1/sync"))
         .header(sync::TIMESTAMP_HEADER, at.millis().to_string())
@@ -344,15 +345,7 @@ async fn sync_batches_are_authenticated_and_applied_once() {
 #[tokio::test]
 async fn workers_fetch_the_signed_snapshot() {
     let s = Server::start();
-    let at = Timestamp(
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap(),
-    );
+    let at = now();
     let signed = |etag: Option<&str>| {
         let mut r = client()
             .get(s.url("/v1/snapshot"))

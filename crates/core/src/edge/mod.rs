@@ -162,10 +162,17 @@ pub fn handle(
     let mut cors = Cors::for_errors(req.origin);
     let (response, records) = match run(env, req, &query, now, entropy, &mut log, &mut cors) {
         Ok(handled) => handled,
-        Err(err) => (
-            error_response(&err, query.request_id.as_deref()),
-            Vec::new(),
-        ),
+        Err(err) => {
+            log.push(EdgeLog::Rejected {
+                code: err.code(),
+                status: err.status(),
+                detail: err.to_string(),
+            });
+            (
+                error_response(&err, query.request_id.as_deref()),
+                Vec::new(),
+            )
+        }
     };
     Outcome {
         response: cors.apply(response),
@@ -177,26 +184,6 @@ pub fn handle(
 type Handled = (HttpResponse, Vec<SyncRecord>);
 
 fn run(
-    env: &EdgeEnv<'_>,
-    req: &HttpRequest<'_>,
-    query: &Query,
-    now: Timestamp,
-    entropy: &Entropy,
-    log: &mut Vec<EdgeLog>,
-    cors: &mut Cors,
-) -> Result<Handled, EdgeError> {
-    let outcome = run_checked(env, req, query, now, entropy, log, cors);
-    if let Err(e) = &outcome {
-        log.push(EdgeLog::Rejected {
-            code: e.code(),
-            status: e.status(),
-            detail: e.to_string(),
-        });
-    }
-    outcome
-}
-
-fn run_checked(
     env: &EdgeEnv<'_>,
     req: &HttpRequest<'_>,
     query: &Query,

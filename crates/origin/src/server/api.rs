@@ -1,7 +1,5 @@
 //! The admin API (JSON, `Authorization: Bearer <admin API key>`).
 
-use std::sync::Arc;
-
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -9,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use edgecdp_core::mac::constant_time_eq;
 use serde::Deserialize;
 
-use super::{ApiError, AppState, header_str, json_error};
+use super::{ApiError, AppState, header_str, json_error, with_store};
 
 /// Checks the request's API key.
 fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -66,18 +64,8 @@ pub(super) async fn events(
         );
     };
     let limit = q.limit.unwrap_or(100).min(1000);
-    let store = Arc::clone(&app.store);
-    match tokio::task::spawn_blocking(move || store.events_for_ecid(&ecid, limit)).await {
-        Ok(Ok(events)) => axum::Json(serde_json::json!({ "events": events })).into_response(),
-        Ok(Err(e)) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            &e.to_string(),
-        ),
-        Err(e) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            &e.to_string(),
-        ),
+    match with_store(&app, move |store| store.events_for_ecid(&ecid, limit)).await {
+        Ok(events) => axum::Json(serde_json::json!({ "events": events })).into_response(),
+        Err(e) => e.into_response(),
     }
 }

@@ -4,8 +4,6 @@
 //! mode: if the store cannot take the request's records, the request is answered 503 (which
 //! the SDKs retry with the same `requestId`), never 200 with the data lost.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -13,7 +11,7 @@ use axum::response::Response;
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse};
 use edgecdp_core::sync::SyncBatch;
 
-use super::{AppState, entropy, header_str, now, read_limited};
+use super::{AppState, entropy, header_str, now, read_limited, with_store};
 
 /// Any request under an edge path.
 pub(super) async fn handle(
@@ -54,18 +52,12 @@ pub(super) async fn handle(
     log_outcome(&outcome.log, uri.path());
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);
-        let store = Arc::clone(&app.store);
-        let stored = tokio::task::spawn_blocking(move || store.apply_batch(&batch, at)).await;
-        match stored {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "native edge could not store a batch; answering 503");
-                return to_response(edge::unavailable(origin, query, 1));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "store task failed; answering 503");
-                return to_response(edge::unavailable(origin, query, 1));
-            }
+        if with_store(&app, move |store| store.apply_batch(&batch, at))
+            .await
+            .is_err()
+        {
+            // Logged by with_store; the SDKs retry a 503 with the same requestId.
+            return to_response(edge::unavailable(origin, query, 1));
         }
     }
     to_response(outcome.response)

@@ -31,7 +31,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -121,10 +121,8 @@ async fn fallback(state: State<AppState>, req: Request<Body>, site: Option<Serve
 }
 
 async fn health(State(app): State<AppState>) -> Response {
-    let store = Arc::clone(&app.store);
-    let stats = tokio::task::spawn_blocking(move || store.stats()).await;
-    match stats {
-        Ok(Ok(stats)) => axum::Json(serde_json::json!({
+    match with_store(&app, |store| store.stats()).await {
+        Ok(stats) => axum::Json(serde_json::json!({
             "status": "ok",
             "version": crate::VERSION,
             "snapshotVersion": app.snapshot().version,
@@ -132,16 +130,34 @@ async fn health(State(app): State<AppState>) -> Response {
             "batches": stats.batches,
         }))
         .into_response(),
-        Ok(Err(e)) => json_error(
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Runs a store operation off the async threads. A failure is a 503 with `Retry-After`: the
+/// caller may retry, nothing was half-done.
+///
+/// # Errors
+/// [`ApiError`] (503, `store_unavailable`) when the store fails or the task dies.
+pub async fn with_store<T: Send + 'static>(
+    app: &AppState,
+    op: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(&app.store);
+    let unavailable = |message: String| {
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
-            &e.to_string(),
-        ),
-        Err(e) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            &e.to_string(),
-        ),
+            message,
+        )
+    };
+    match tokio::task::spawn_blocking(move || op(store.as_ref())).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "store operation failed");
+            Err(unavailable(e.to_string()))
+        }
+        Err(e) => Err(unavailable(e.to_string())),
     }
 }
 

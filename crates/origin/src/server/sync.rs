@@ -1,15 +1,13 @@
 //! The edge ⇄ origin endpoints: batches up (`POST /v1/sync`), the snapshot down
 //! (`GET /v1/snapshot`). Both are signed with the shared secret (`edgecdp_core::sync::sign`).
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use edgecdp_core::sync::{SIGNATURE_HEADER, SyncBatch, TIMESTAMP_HEADER, verify};
 
-use super::{ApiError, AppState, header_str, json_error, now, read_limited};
+use super::{ApiError, AppState, header_str, json_error, now, read_limited, with_store};
 
 /// Largest sync batch accepted (16 MiB).
 const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
@@ -64,12 +62,11 @@ pub(super) async fn receive(
         Ok(b) => b,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, "bad_batch", &e.to_string()),
     };
-    let store = Arc::clone(&app.store);
     let at = now();
     let batch_id = batch.batch_id.clone();
     let source = batch.source.clone();
-    match tokio::task::spawn_blocking(move || store.apply_batch(&batch, at)).await {
-        Ok(Ok(applied)) => {
+    match with_store(&app, move |store| store.apply_batch(&batch, at)).await {
+        Ok(applied) => {
             tracing::info!(
                 batch_id,
                 source,
@@ -84,22 +81,7 @@ pub(super) async fn receive(
             }))
             .into_response()
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, batch_id, "could not store a sync batch");
-            let mut r = json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                &e.to_string(),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            r
-        }
-        Err(e) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            &e.to_string(),
-        ),
+        Err(e) => e.into_response(),
     }
 }
 
