@@ -134,6 +134,14 @@ pub enum FieldError {
         /// The limit.
         limit: usize,
     },
+    /// An identity value is refused (unknown namespace, blocked value, wrong form).
+    #[error("{}: {source}", shown(path))]
+    Identity {
+        /// Where.
+        path: String,
+        /// Why.
+        source: crate::identity::IdentityError,
+    },
     /// Nesting below this field is deeper than allowed.
     #[error(
         "{}: nesting is {depth} levels deep, over the limit of {limit}",
@@ -161,6 +169,7 @@ impl FieldError {
             | FieldError::TooManyItems { path, .. }
             | FieldError::TooManyIdentities { path, .. }
             | FieldError::TooLong { path, .. }
+            | FieldError::Identity { path, .. }
             | FieldError::TooDeep { path, .. } => path,
         }
     }
@@ -177,6 +186,7 @@ impl FieldError {
             FieldError::TooManyIdentities { .. } => "too_many_identities",
             FieldError::TooLong { .. } => "too_long",
             FieldError::TooDeep { .. } => "too_deep",
+            FieldError::Identity { source, .. } => source.code(),
         }
     }
 }

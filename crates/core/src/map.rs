@@ -93,6 +93,11 @@ impl<V> ObjectMap<V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// Entries in key order, values mutable.
+    pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&String, &mut V)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
     /// Keys in order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> {
         self.entries.iter().map(|(k, _)| k)

@@ -14,7 +14,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::Consent;
+use crate::identity::graph::GraphConfig;
+use crate::identity::resolve::PersonView;
+use crate::identity::{IdentityKey, NamespaceConfig, Namespaces};
 use crate::limits::Limits;
+use crate::time::Timestamp;
 
 /// The configuration of one datastream, as written by an operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +54,45 @@ pub struct SnapshotConfig {
     /// Request limits (defaults in [`Limits::new`]).
     #[serde(default)]
     pub limits: Limits,
+    /// Identity namespaces and the graph cap.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// The identity settings, as written by an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Namespaces added to (or replacing) the built-in ones (CRMID, Email, Email_LC_SHA256,
+    /// LoyaltyID, Phone, ECID).
+    #[serde(default)]
+    pub namespaces: Vec<NamespaceConfig>,
+    /// Most identities in one graph (default 50); beyond it identities are evicted and reported.
+    #[serde(default = "default_max_identities")]
+    pub max_identities: usize,
+}
+
+fn default_max_identities() -> usize {
+    50
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            namespaces: Vec::new(),
+            max_identities: default_max_identities(),
+        }
+    }
+}
+
+/// An identity deleted at the origin (right to be forgotten): edges drop what they cached
+/// about it before that time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The deleted identity.
+    pub key: IdentityKey,
+    /// When it was deleted.
+    pub deleted_at: Timestamp,
 }
 
 /// A datastream, validated.
@@ -242,6 +285,10 @@ pub struct Snapshot {
     pub datastreams: BTreeMap<String, Datastream>,
     /// Request limits.
     pub limits: Limits,
+    /// Namespaces and graph rules.
+    pub identity: GraphConfig,
+    /// Identities deleted recently, sorted by key (kept for longer than any edge caches a view).
+    pub tombstones: Vec<Tombstone>,
 }
 
 /// Why a snapshot could not be decoded.
@@ -276,9 +323,34 @@ impl Snapshot {
                 version,
                 datastreams,
                 limits: config.limits,
+                identity: GraphConfig {
+                    namespaces: Namespaces::with(&config.identity.namespaces),
+                    max_identities: config.identity.max_identities.max(2),
+                },
+                tombstones: Vec::new(),
             },
             warnings,
         )
+    }
+
+    /// Whether a cached view must be ignored: it holds an identity deleted after the view was
+    /// made.
+    #[must_use]
+    pub fn voids(&self, view: &PersonView) -> bool {
+        view.identities.iter().any(|k| {
+            self.tombstones
+                .binary_search_by(|t| t.key.cmp(k))
+                .is_ok_and(|i| self.tombstones[i].deleted_at >= view.updated_at)
+        })
+    }
+
+    /// The snapshot with these tombstones (sorted, one per identity, the latest deletion kept).
+    #[must_use]
+    pub fn with_tombstones(mut self, mut tombstones: Vec<Tombstone>) -> Snapshot {
+        tombstones.sort_by(|a, b| a.key.cmp(&b.key).then(b.deleted_at.cmp(&a.deleted_at)));
+        tombstones.dedup_by(|later, first| later.key == first.key);
+        self.tombstones = tombstones;
+        self
     }
 
     /// Encodes the snapshot for shipping to edges (msgpack with field names).
@@ -393,7 +465,7 @@ mod tests {
                 ds("ds-luma", &[]),
                 ds("", &[]),
             ],
-            limits: Limits::new(),
+            ..SnapshotConfig::default()
         };
         let (snap, warnings) = Snapshot::build(&config, 3);
         assert_eq!(snap.datastreams.len(), 1);
@@ -411,7 +483,7 @@ mod tests {
         let (snap, _) = Snapshot::build(
             &SnapshotConfig {
                 datastreams: vec![ds("ds-luma", &["http://localhost:*"])],
-                limits: Limits::new(),
+                ..SnapshotConfig::default()
             },
             7,
         );

@@ -9,7 +9,8 @@
 //! problem as a [`FieldError`] naming its path; [`Event::to_value`] writes it back.
 
 use crate::field::{Errors, FieldError, Path, quote};
-use crate::identity::Ecid;
+use crate::identity::Namespaces;
+use crate::identity::resolve::normalize_identity_map;
 use crate::limits::Limits;
 use crate::time::Timestamp;
 use crate::value::{Map, Value};
@@ -175,6 +176,31 @@ pub struct ProductListItem {
 }
 
 impl Event {
+    /// Reads one event like [`Event::from_value`], then checks and normalizes its identities
+    /// against the declared namespaces (unknown namespaces, blocked values, malformed emails,
+    /// phones, hashes and ECIDs are errors naming the identity's path).
+    ///
+    /// # Errors
+    /// Every problem found, each naming its field.
+    pub fn read(
+        value: Value,
+        path: &Path<'_>,
+        limits: &Limits,
+        namespaces: &Namespaces,
+    ) -> Result<Event, Vec<FieldError>> {
+        let mut errs = Errors::new();
+        let mut event = Event::parse(value, path, limits, &mut errs);
+        let xdm_path = path.key("xdm");
+        for e in normalize_identity_map(
+            &mut event.xdm.identity_map,
+            namespaces,
+            &xdm_path.key("identityMap"),
+        ) {
+            errs.push(e);
+        }
+        errs.finish(event)
+    }
+
     /// Reads one event (`{ "xdm": {...}, "data": {...} }`) and checks it against `limits`.
     ///
     /// `path` names the event in errors (`events[0]`). Members of the event object other than
@@ -188,22 +214,28 @@ impl Event {
         limits: &Limits,
     ) -> Result<Event, Vec<FieldError>> {
         let mut errs = Errors::new();
+        let event = Event::parse(value, path, limits, &mut errs);
+        errs.finish(event)
+    }
+
+    /// Reads what it can, recording every problem.
+    fn parse(value: Value, path: &Path<'_>, limits: &Limits, errs: &mut Errors) -> Event {
         let Some(mut map) = errs.object(value, path) else {
-            return errs.finish(Event::empty());
+            return Event::empty();
         };
         let xdm_value = map.remove("xdm").unwrap_or(Value::Object(Map::new()));
         let data_value = map.remove("data");
-        check_size_and_shape(&xdm_value, data_value.as_ref(), path, limits, &mut errs);
+        check_size_and_shape(&xdm_value, data_value.as_ref(), path, limits, errs);
         let xdm_path = path.key("xdm");
         let xdm = match errs.object(xdm_value, &xdm_path) {
-            Some(m) => ExperienceEvent::read(m, &xdm_path, limits, &mut errs),
+            Some(m) => ExperienceEvent::read(m, &xdm_path, limits, errs),
             None => ExperienceEvent::default(),
         };
         let data = match data_value {
             None | Some(Value::Null) => None,
             Some(v) => errs.object(v, &path.key("data")),
         };
-        errs.finish(Event { xdm, data })
+        Event { xdm, data }
     }
 
     fn empty() -> Event {
@@ -444,7 +476,7 @@ pub(crate) fn read_identity_map(
             let Some(obj) = errs.object(item, &item_path) else {
                 continue;
             };
-            if let Some(item) = IdentityItem::read(obj, &ns, &item_path, limits, errs) {
+            if let Some(item) = IdentityItem::read(obj, &item_path, limits, errs) {
                 if item.primary {
                     primaries.push(item_path.to_string());
                 }
@@ -481,7 +513,6 @@ pub fn identity_map_to_value(im: &IdentityMap) -> Value {
 impl IdentityItem {
     fn read(
         mut m: Map,
-        ns: &str,
         path: &Path<'_>,
         limits: &Limits,
         errs: &mut Errors,
@@ -530,14 +561,6 @@ impl IdentityItem {
                 path: id_path.to_string(),
                 len,
                 limit: limits.max_identity_len,
-            });
-            return None;
-        }
-        if ns == Ecid::NAMESPACE && Ecid::parse(&id).is_err() {
-            errs.push(FieldError::InvalidValue {
-                path: id_path.to_string(),
-                expected: "an ECID of exactly 38 decimal digits".into(),
-                found: quote(&id),
             });
             return None;
         }
@@ -746,7 +769,12 @@ mod tests {
 
     fn parse(v: &str) -> Result<Event, Vec<FieldError>> {
         let value: Value = serde_json::from_str(v).unwrap();
-        Event::from_value(value, &Path::Root("event"), &Limits::new())
+        Event::read(
+            value,
+            &Path::Root("event"),
+            &Limits::new(),
+            &Namespaces::defaults(),
+        )
     }
 
     #[test]

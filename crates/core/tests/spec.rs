@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use edgecdp_core::field::{FieldError, Path};
-use edgecdp_core::identity::{CookieKeys, cookie};
+use edgecdp_core::identity::{CookieKeys, Namespaces, cookie};
 use edgecdp_core::limits::Limits;
 use edgecdp_core::value::Value;
 use edgecdp_core::xdm::Event;
@@ -56,7 +56,12 @@ fn run(function: &str, input: &Json) -> Json {
         }
         "validateEvent" => {
             let value: Value = serde_json::from_value(input.clone()).unwrap();
-            match Event::from_value(value, &Path::Root(""), &Limits::new()) {
+            match Event::read(
+                value,
+                &Path::Root(""),
+                &Limits::new(),
+                &Namespaces::defaults(),
+            ) {
                 Ok(_) => json!({ "ok": true }),
                 Err(errors) => json!({ "ok": false, "errors": field_errors(&errors) }),
             }

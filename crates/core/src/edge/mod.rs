@@ -1,39 +1,54 @@
-//! The edge pipeline: one sans-IO function from an HTTP request to an HTTP response plus the
-//! changes to ship to the origin.
+//! The edge pipeline: sans-IO, from an HTTP request to an HTTP response plus the changes to
+//! ship to the origin and the state to keep.
 //!
 //! ```text
-//! route → method → datastream (configId) → origin check → body size → JSON → validate
-//!       → identity (cookie / state entries / mint) → consent → collect events → respond
+//! begin:  route → method → datastream (configId) → origin check → body size → JSON → validate
+//!         → identities normalized → ECID (signed cookie / state entries / mint) → consent
+//!         → events given ids and times → link records → the identities whose views it needs
+//! finish: views (cached or fetched by the host) → whose profile this is (login stitching,
+//!         last authenticated user) → respond with identity:result and state:store
 //! ```
 //!
-//! Hosts (the native edge in `edgecdp serve`, the Cloudflare Worker) only turn their requests
-//! into an [`HttpRequest`], call [`handle`] with the clock and fresh entropy, write out the
-//! [`HttpResponse`] and ship the [`Outcome::records`] to the origin. Every rule (CORS, error
-//! bodies, which ECID to trust, what is collected) lives here, so both hosts behave the same,
-//! byte for byte.
+//! Hosts (the native edge in `edgecdp serve`, the Cloudflare Worker) turn their request into an
+//! [`HttpRequest`] and call [`begin`] with the clock and fresh entropy. When it returns
+//! [`Step::Lookup`], they load the [`PersonView`]s of [`Pending::keys`] (from their cache, else
+//! from the origin) and call [`finish`]. Then they write the [`HttpResponse`], ship
+//! [`Outcome::records`] to the origin and store [`Outcome::views`]. Every rule (CORS, error
+//! bodies, which ECID to trust, what is collected, who the visitor is) lives here, so both hosts
+//! behave the same, byte for byte.
 
 mod error;
+mod http;
 mod route;
+mod visitor;
 
 pub use error::{ERROR_TYPE_PREFIX, EdgeError};
 pub use route::{Action, Route, route};
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeSeed;
 
-use crate::codec::{hex, percent_decode};
+use self::http::{Cors, Query, empty, json_response};
+use self::visitor::Cookies;
+use crate::codec::hex;
 use crate::consent::{CONSENT_COOKIE_MAX_AGE, Consent};
+use crate::field::Path;
 use crate::identity::cookie::{IDENTITY_COOKIE_MAX_AGE, cookie_prefix, identity_cookie_name};
-use crate::identity::{CookieKeys, Ecid, IdentityError};
+use crate::identity::resolve::{
+    PersonView, link_record, normalize_identity_map, resolve, result_identities,
+};
+use crate::identity::{CookieKeys, Ecid, IdentityError, IdentityKey, LinkRecord};
 use crate::mac::sha256;
 use crate::protocol::{
-    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, Meta, NamespaceRef,
+    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef,
     ResponseBody, StoreEntry, Warning,
 };
 use crate::snapshot::{Datastream, Snapshot};
 use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, SyncRecord};
 use crate::time::Timestamp;
 use crate::value::{Value, ValueSeed};
-use crate::xdm::{AuthenticatedState, IdentityItem};
+use crate::xdm::{AuthenticatedState, Event, IdentityItem};
 
 /// What the edge needs besides the request: definitions and secrets.
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +135,11 @@ pub enum EdgeLog {
         /// The result.
         consent: Consent,
     },
+    /// The request stitched the browser to a known person.
+    Stitched {
+        /// The person's key.
+        person: IdentityKey,
+    },
 }
 
 /// The result of handling one request.
@@ -129,8 +149,20 @@ pub struct Outcome {
     pub response: HttpResponse,
     /// Changes to ship to the origin, in order.
     pub records: Vec<SyncRecord>,
+    /// Person views to store, each under every one of its identities
+    /// ([`Outcome::view_writes`]).
+    pub views: Vec<PersonView>,
     /// What happened.
     pub log: Vec<EdgeLog>,
+}
+
+impl Outcome {
+    /// Each view to store, keyed by each identity it holds.
+    pub fn view_writes(&self) -> impl Iterator<Item = (&IdentityKey, &PersonView)> {
+        self.views
+            .iter()
+            .flat_map(|v| v.identities.iter().map(move |k| (k, v)))
+    }
 }
 
 /// Fresh randomness from the host for one request.
@@ -149,7 +181,51 @@ impl Entropy {
     }
 }
 
-/// Handles one request to an edge endpoint.
+/// The views a host loaded for [`Pending::keys`]; a key absent here is unknown.
+pub type Views = BTreeMap<IdentityKey, PersonView>;
+
+/// After [`begin`]: either the outcome, or what to load before [`finish`].
+#[derive(Debug)]
+pub enum Step {
+    /// Finished (a refusal, a preflight, a beacon or a request that needs no state).
+    Done(Outcome),
+    /// The views of [`Pending::keys`] are needed.
+    Lookup(Pending),
+}
+
+/// A request waiting for person views.
+#[derive(Debug)]
+pub struct Pending {
+    keys: Vec<IdentityKey>,
+    cors: Cors,
+    log: Vec<EdgeLog>,
+    ds: Datastream,
+    ecid: Ecid,
+    request_id: String,
+    now: Timestamp,
+    links: Vec<LinkRecord>,
+    records: Vec<SyncRecord>,
+    store: Vec<StoreEntry>,
+    warnings: Vec<Warning>,
+    respond: bool,
+}
+
+impl Pending {
+    /// The identities whose person views [`finish`] needs: the visitor's ECID and every person
+    /// identity the request names.
+    #[must_use]
+    pub fn keys(&self) -> &[IdentityKey] {
+        &self.keys
+    }
+
+    /// The visitor's ECID.
+    #[must_use]
+    pub fn ecid(&self) -> &Ecid {
+        &self.ecid
+    }
+}
+
+/// Handles one request without any stored state (every visitor is as the request shows them).
 #[must_use]
 pub fn handle(
     env: &EdgeEnv<'_>,
@@ -157,32 +233,120 @@ pub fn handle(
     now: Timestamp,
     entropy: &Entropy,
 ) -> Outcome {
+    match begin(env, req, now, entropy) {
+        Step::Done(o) => o,
+        Step::Lookup(p) => finish(env, p, &Views::new()),
+    }
+}
+
+/// Runs a request up to the point where it needs stored state.
+#[must_use]
+pub fn begin(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: &Entropy) -> Step {
     let query = Query::parse(req.query);
     let mut log = Vec::new();
     let mut cors = Cors::for_errors(req.origin);
-    let (response, records) = match run(env, req, &query, now, entropy, &mut log, &mut cors) {
-        Ok(handled) => handled,
+    match run(env, req, &query, now, entropy, &mut log, &mut cors) {
+        Ok(Next::Respond(response)) => Step::Done(Outcome {
+            response: cors.apply(response),
+            records: Vec::new(),
+            views: Vec::new(),
+            log,
+        }),
+        Ok(Next::Lookup(mut pending)) => {
+            pending.cors = cors;
+            pending.log = log;
+            Step::Lookup(*pending)
+        }
         Err(err) => {
             log.push(EdgeLog::Rejected {
                 code: err.code(),
                 status: err.status(),
                 detail: err.to_string(),
             });
-            (
-                error_response(&err, query.request_id.as_deref()),
-                Vec::new(),
-            )
+            Step::Done(Outcome {
+                response: cors.apply(error_response(&err, query.request_id.as_deref())),
+                records: Vec::new(),
+                views: Vec::new(),
+                log,
+            })
         }
+    }
+}
+
+/// Completes a request with the views the host loaded for [`Pending::keys`].
+#[must_use]
+pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
+    let Pending {
+        cors,
+        mut log,
+        ds,
+        ecid,
+        request_id,
+        now,
+        links,
+        records,
+        mut store,
+        warnings,
+        respond,
+        ..
+    } = pending;
+    let snapshot = env.snapshot;
+    let namespaces = &snapshot.identity.namespaces;
+    let lookup = |k: &IdentityKey| views.get(k).filter(|v| !snapshot.voids(v)).cloned();
+    let resolution = resolve(&ecid, &links, &lookup, namespaces, now);
+    if let Some(v) = resolution
+        .view
+        .as_ref()
+        .filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty())
+    {
+        log.push(EdgeLog::Stitched {
+            person: v.person.clone(),
+        });
+    }
+    let response = if respond {
+        store.insert(
+            0,
+            StoreEntry {
+                key: identity_cookie_name(&ds.org_id),
+                value: env.cookie_keys.encode(&ds.org_id, &ecid),
+                max_age: IDENTITY_COOKIE_MAX_AGE,
+            },
+        );
+        let identities = result_identities(&ecid, resolution.view.as_ref(), namespaces)
+            .into_iter()
+            .map(|k| IdentityResult {
+                id: k.id,
+                namespace: NamespaceRef { code: k.ns },
+            })
+            .collect();
+        json_response(
+            200,
+            &ResponseBody {
+                request_id,
+                handle: vec![
+                    Handle::IdentityResult(identities),
+                    Handle::StateStore(store),
+                ],
+                warnings,
+            },
+        )
+    } else {
+        empty(204)
     };
     Outcome {
         response: cors.apply(response),
         records,
+        views: resolution.writes,
         log,
     }
 }
 
-type Handled = (HttpResponse, Vec<SyncRecord>);
+enum Next {
+    Respond(HttpResponse),
+    Lookup(Box<Pending>),
+}
 
+#[allow(clippy::too_many_lines)]
 fn run(
     env: &EdgeEnv<'_>,
     req: &HttpRequest<'_>,
@@ -191,7 +355,7 @@ fn run(
     entropy: &Entropy,
     log: &mut Vec<EdgeLog>,
     cors: &mut Cors,
-) -> Result<Handled, EdgeError> {
+) -> Result<Next, EdgeError> {
     let Some(route) = route(req.path) else {
         return Err(EdgeError::NotFound {
             path: req.path.chars().take(200).collect(),
@@ -223,7 +387,7 @@ fn run(
     }
     if method == "OPTIONS" {
         cors.preflight = true;
-        return Ok((empty(204), Vec::new()));
+        return Ok(Next::Respond(empty(204)));
     }
     let limits = &env.snapshot.limits;
     if req.body.len() > limits.max_request_bytes {
@@ -236,32 +400,140 @@ fn run(
         limits.max_depth,
         route.action == Action::IdentityAcquire,
     )?;
-    let ctx = RequestCtx {
-        ds,
-        keys: env.cookie_keys,
-        cookies: req.cookie.unwrap_or(""),
+    let namespaces = &env.snapshot.identity.namespaces;
+    let mut pending = Pending {
+        keys: Vec::new(),
+        cors: cors.clone(),
+        log: Vec::new(),
+        ds: ds.clone(),
+        ecid: Ecid::mint([0; 16]),
         request_id: query.request_id.clone().unwrap_or_else(|| entropy.token()),
         now,
-        entropy,
+        links: Vec::new(),
+        records: Vec::new(),
+        store: Vec::new(),
+        warnings: Vec::new(),
+        respond: route.action != Action::Collect,
     };
     match route.action {
         Action::Interact | Action::Collect => {
-            let request = InteractRequest::from_value(body, limits)
+            let mut request = InteractRequest::from_value(body, limits)
                 .map_err(|errors| EdgeError::InvalidRequest { errors })?;
-            Ok(ctx.interact(route.action, request, log))
+            let mut errors = Vec::new();
+            for (i, e) in request.events.iter_mut().enumerate() {
+                let events = Path::Root("events");
+                let event = events.index(i);
+                let xdm = event.key("xdm");
+                errors.extend(normalize_identity_map(
+                    &mut e.event.xdm.identity_map,
+                    namespaces,
+                    &xdm.key("identityMap"),
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(EdgeError::InvalidRequest { errors });
+            }
+            let cookies = Cookies {
+                header: req.cookie.unwrap_or(""),
+                meta: &request.meta,
+            };
+            let legacy = request
+                .identity_map
+                .get(Ecid::NAMESPACE)
+                .and_then(|v| v.first());
+            pending.ecid = cookies.ecid(ds, env.cookie_keys, legacy, entropy, log);
+            let consent = cookies.consent(ds);
+            let count = request.events.len();
+            if consent == Consent::Out {
+                log.push(EdgeLog::ConsentOut { events: count });
+                pending.warnings.push(Warning {
+                    kind: format!("{ERROR_TYPE_PREFIX}ECDP-W001"),
+                    code: "ECDP-W001".into(),
+                    title: "Events not collected".into(),
+                    detail: format!(
+                        "{count} event(s) were not collected: the visitor's consent is out."
+                    ),
+                });
+            } else {
+                let ctx = EventCtx {
+                    ds_id: &ds.id,
+                    ecid: &pending.ecid,
+                    request_id: &pending.request_id,
+                    now,
+                };
+                let collected: Vec<Collected> = request
+                    .events
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, e)| collect(&ctx, i, e.event))
+                    .collect();
+                let (events, links): (Vec<CollectedEvent>, Vec<LinkRecord>) =
+                    collected.into_iter().map(|c| (c.event, c.link)).unzip();
+                pending.links = links;
+                log.push(EdgeLog::Collected {
+                    datastream: ds.id.clone(),
+                    events: count,
+                });
+                pending.records.push(SyncRecord::Events(CollectedEvents {
+                    datastream_id: ds.id.clone(),
+                    ecid: pending.ecid.clone(),
+                    received_at: now,
+                    events,
+                }));
+            }
         }
         Action::IdentityAcquire => {
             let request = AcquireRequest::from_value(body)
                 .map_err(|errors| EdgeError::InvalidRequest { errors })?;
-            let (ecid, _) = ctx.resolve_ecid(&request.meta, None, log);
-            Ok((ctx.respond(&ecid, Vec::new(), Vec::new()), Vec::new()))
+            let cookies = Cookies {
+                header: req.cookie.unwrap_or(""),
+                meta: &request.meta,
+            };
+            pending.ecid = cookies.ecid(ds, env.cookie_keys, None, entropy, log);
         }
         Action::SetConsent => {
-            let request = ConsentRequest::from_value(body, limits)
+            let mut request = ConsentRequest::from_value(body, limits)
                 .map_err(|errors| EdgeError::InvalidRequest { errors })?;
-            ctx.set_consent(request, log)
+            let consent = Consent::from_request(&request.consent)
+                .map_err(|errors| EdgeError::InvalidConsent { errors })?;
+            let errors = normalize_identity_map(
+                &mut request.identity_map,
+                namespaces,
+                &Path::Root("").key("identityMap"),
+            );
+            if !errors.is_empty() {
+                return Err(EdgeError::InvalidRequest { errors });
+            }
+            let cookies = Cookies {
+                header: req.cookie.unwrap_or(""),
+                meta: &request.meta,
+            };
+            pending.ecid = cookies.ecid(ds, env.cookie_keys, None, entropy, log);
+            log.push(EdgeLog::ConsentSet { consent });
+            pending.store.push(StoreEntry {
+                key: cookie_prefix(&ds.org_id) + "consent",
+                value: consent.cookie_value(),
+                max_age: CONSENT_COOKIE_MAX_AGE,
+            });
+            pending.records.push(SyncRecord::Consent(ConsentChange {
+                datastream_id: ds.id.clone(),
+                ecid: pending.ecid.clone(),
+                consent,
+                at: now,
+                raw: Value::Array(request.consent),
+            }));
         }
     }
+    let mut keys = vec![IdentityKey::new(Ecid::NAMESPACE, pending.ecid.as_str())];
+    for link in &pending.links {
+        for i in &link.identities {
+            if namespaces.kind(&i.key.ns).is_person() && !keys.contains(&i.key) {
+                keys.push(i.key.clone());
+            }
+        }
+    }
+    pending.keys = keys;
+    Ok(Next::Lookup(Box::new(pending)))
 }
 
 fn parse_body(body: &[u8], max_depth: usize, empty_ok: bool) -> Result<Value, EdgeError> {
@@ -269,32 +541,12 @@ fn parse_body(body: &[u8], max_depth: usize, empty_ok: bool) -> Result<Value, Ed
         return Ok(Value::Object(Default::default()));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = ValueSeed::new(max_depth)
+    ValueSeed::new(max_depth)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| EdgeError::MalformedJson {
             detail: e.to_string(),
-        })?;
-    Ok(value)
-}
-
-fn empty(status: u16) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: Vec::new(),
-        body: Vec::new(),
-    }
-}
-
-fn json_response<T: serde::Serialize>(status: u16, body: &T) -> HttpResponse {
-    // Serialising our own response types cannot fail (no maps with non-string keys, no
-    // non-finite floats reach them); an empty body would still be a valid 2xx for the SDKs.
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    HttpResponse {
-        status,
-        headers: vec![("content-type", "application/json;charset=utf-8".into())],
-        body: bytes,
-    }
+        })
 }
 
 fn error_response(err: &EdgeError, request_id: Option<&str>) -> HttpResponse {
@@ -328,293 +580,66 @@ pub fn unavailable(origin: Option<&str>, query: &str, retry_after_secs: u32) -> 
     Cors::for_errors(origin).apply(r)
 }
 
-/// `configId` and `requestId` from the query string.
-#[derive(Debug, Default)]
-struct Query {
-    config_id: Option<String>,
-    request_id: Option<String>,
-}
-
-impl Query {
-    fn parse(raw: &str) -> Query {
-        let mut q = Query::default();
-        for pair in raw.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_decode(&v.replace('+', " ")).filter(|v| !v.is_empty());
-            match k {
-                "configId" => q.config_id = v,
-                "requestId" => q.request_id = v.map(|s| s.chars().take(128).collect()),
-                _ => {}
-            }
-        }
-        q
-    }
-}
-
-/// The CORS headers a response gets.
-///
-/// Successful responses carry credentials only to origins the datastream allows. Error bodies
-/// hold nothing about the visitor, so they are readable from any origin: a developer sees why a
-/// call was refused instead of an opaque CORS failure.
-#[derive(Debug)]
-struct Cors {
-    origin: Option<String>,
-    allowed: bool,
-    preflight: bool,
-}
-
-impl Cors {
-    fn for_errors(origin: Option<&str>) -> Cors {
-        Cors {
-            origin: origin.map(str::to_owned),
-            allowed: false,
-            preflight: false,
-        }
-    }
-
-    fn apply(&self, mut r: HttpResponse) -> HttpResponse {
-        r.headers.push(("vary", "Origin".into()));
-        let Some(origin) = &self.origin else { return r };
-        let is_error = r.status >= 400;
-        if self.allowed || is_error {
-            r.headers
-                .push(("access-control-allow-origin", origin.clone()));
-            r.headers
-                .push(("access-control-allow-credentials", "true".into()));
-            r.headers.push((
-                "access-control-expose-headers",
-                "Retry-After, x-adobe-edge".into(),
-            ));
-        }
-        if self.preflight && self.allowed {
-            r.headers
-                .push(("access-control-allow-methods", "POST, OPTIONS".into()));
-            r.headers
-                .push(("access-control-allow-headers", "content-type".into()));
-            r.headers.push(("access-control-max-age", "86400".into()));
-        }
-        r
-    }
-}
-
-/// Per-request state shared by the actions.
-struct RequestCtx<'a> {
-    ds: &'a Datastream,
-    keys: &'a CookieKeys,
-    cookies: &'a str,
-    request_id: String,
+/// What [`collect`] needs to know about the request.
+struct EventCtx<'a> {
+    ds_id: &'a str,
+    ecid: &'a Ecid,
+    request_id: &'a str,
     now: Timestamp,
-    entropy: &'a Entropy,
 }
 
-impl RequestCtx<'_> {
-    /// Values of cookie `name`: from the `Cookie` header first (first-party edge), then from
-    /// `meta.state.entries` (third-party edge), in order.
-    fn cookie_values<'m>(
-        &'m self,
-        name: &'m str,
-        meta: &'m Meta,
-    ) -> impl Iterator<Item = String> + 'm {
-        let from_header = self.cookies.split(';').filter_map(move |pair| {
-            let (k, v) = pair.split_once('=')?;
-            let k = percent_decode(k.trim())?;
-            (k == name).then(|| v.trim().trim_matches('"').to_owned())
-        });
-        let from_entries = meta
-            .entries
-            .iter()
-            .filter(move |e| e.key == name)
-            .map(|e| e.value.clone());
-        from_header.chain(from_entries)
-    }
+struct Collected {
+    event: CollectedEvent,
+    link: LinkRecord,
+}
 
-    /// The visitor's ECID: a signed identity cookie, else (if the datastream allows) an
-    /// unsigned one or a legacy ECID from the request, else a fresh one.
-    fn resolve_ecid(
-        &self,
-        meta: &Meta,
-        legacy: Option<&IdentityItem>,
-        log: &mut Vec<EdgeLog>,
-    ) -> (Ecid, bool) {
-        let name = identity_cookie_name(&self.ds.org_id);
-        let mut refused = None;
-        for value in self.cookie_values(&name, meta) {
-            match self.keys.verify(&self.ds.org_id, &value) {
-                Ok(ecid) => return (ecid, false),
-                Err(IdentityError::CookieUnsigned) if self.ds.accept_unsigned_ecid => {
-                    if let Ok(d) = crate::identity::cookie::decode(&value) {
-                        return (d.ecid, false);
-                    }
-                }
-                Err(e) => refused = refused.or(Some(e)),
-            }
-        }
-        if let Some(ecid) = legacy
-            .filter(|_| self.ds.accept_unsigned_ecid)
-            .and_then(|item| Ecid::parse(&item.id).ok())
-        {
-            return (ecid, false);
-        }
-        log.push(EdgeLog::EcidMinted { refused });
-        (Ecid::mint(self.entropy.ecid()), true)
+/// Gives the event its id and time, adds the visitor's ECID to its identity map, and makes its
+/// link record.
+fn collect(ctx: &EventCtx<'_>, index: usize, mut event: Event) -> Collected {
+    let xdm = &mut event.xdm;
+    let event_id = event_id(ctx, index, xdm.id.as_deref());
+    if xdm.id.is_none() {
+        xdm.id = Some(event_id.clone());
     }
-
-    /// The visitor's consent from the consent cookie, else the datastream default.
-    fn consent(&self, meta: &Meta) -> Consent {
-        let name = cookie_prefix(&self.ds.org_id) + "consent";
-        self.cookie_values(&name, meta)
-            .find_map(|v| Consent::from_cookie_value(&percent_decode(&v).unwrap_or(v)))
-            .unwrap_or(self.ds.default_consent)
-    }
-
-    fn respond(
-        &self,
-        ecid: &Ecid,
-        mut store: Vec<StoreEntry>,
-        warnings: Vec<Warning>,
-    ) -> HttpResponse {
-        store.insert(
+    let timestamp = *xdm.timestamp.get_or_insert(ctx.now);
+    let has_primary = xdm.identity_map.values().flatten().any(|i| i.primary);
+    let ecids = xdm
+        .identity_map
+        .get_or_insert_with(Ecid::NAMESPACE, Vec::new);
+    if !ecids.iter().any(|i| i.id == ctx.ecid.as_str()) {
+        ecids.insert(
             0,
-            StoreEntry {
-                key: identity_cookie_name(&self.ds.org_id),
-                value: self.keys.encode(&self.ds.org_id, ecid),
-                max_age: IDENTITY_COOKIE_MAX_AGE,
+            IdentityItem {
+                id: ctx.ecid.to_string(),
+                authenticated_state: AuthenticatedState::Ambiguous,
+                primary: !has_primary,
+                other: Default::default(),
             },
         );
-        json_response(
-            200,
-            &ResponseBody {
-                request_id: self.request_id.clone(),
-                handle: vec![
-                    Handle::IdentityResult(vec![IdentityResult {
-                        id: ecid.to_string(),
-                        namespace: NamespaceRef {
-                            code: Ecid::NAMESPACE.into(),
-                        },
-                    }]),
-                    Handle::StateStore(store),
-                ],
-                warnings,
-            },
-        )
     }
-
-    fn interact(
-        &self,
-        action: Action,
-        request: InteractRequest,
-        log: &mut Vec<EdgeLog>,
-    ) -> Handled {
-        let legacy = request
-            .identity_map
-            .get(Ecid::NAMESPACE)
-            .and_then(|v| v.first());
-        let (ecid, _) = self.resolve_ecid(&request.meta, legacy, log);
-        let consent = self.consent(&request.meta);
-        let mut warnings = Vec::new();
-        let mut records = Vec::new();
-        let count = request.events.len();
-        if consent == Consent::Out {
-            log.push(EdgeLog::ConsentOut { events: count });
-            warnings.push(Warning {
-                kind: format!("{ERROR_TYPE_PREFIX}ECDP-W001"),
-                code: "ECDP-W001".into(),
-                title: "Events not collected".into(),
-                detail: format!(
-                    "{count} event(s) were not collected: the visitor's consent is out."
-                ),
-            });
-        } else {
-            let events = request
-                .events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| self.collect(&ecid, i, e.event))
-                .collect();
-            log.push(EdgeLog::Collected {
-                datastream: self.ds.id.clone(),
-                events: count,
-            });
-            records.push(SyncRecord::Events(CollectedEvents {
-                datastream_id: self.ds.id.clone(),
-                ecid: ecid.clone(),
-                received_at: self.now,
-                events,
-            }));
-        }
-        let response = if action == Action::Collect {
-            empty(204)
-        } else {
-            self.respond(&ecid, Vec::new(), warnings)
-        };
-        (response, records)
-    }
-
-    /// Gives the event its id and time and adds the visitor's ECID to its identity map.
-    fn collect(&self, ecid: &Ecid, index: usize, mut event: crate::xdm::Event) -> CollectedEvent {
-        let xdm = &mut event.xdm;
-        let event_id = self.event_id(ecid, index, xdm.id.as_deref());
-        if xdm.id.is_none() {
-            xdm.id = Some(event_id.clone());
-        }
-        let timestamp = *xdm.timestamp.get_or_insert(self.now);
-        let has_primary = xdm.identity_map.values().flatten().any(|i| i.primary);
-        let ecids = xdm
-            .identity_map
-            .get_or_insert_with(Ecid::NAMESPACE, Vec::new);
-        if !ecids.iter().any(|i| i.id == ecid.as_str()) {
-            ecids.insert(
-                0,
-                IdentityItem {
-                    id: ecid.to_string(),
-                    authenticated_state: AuthenticatedState::Ambiguous,
-                    primary: !has_primary,
-                    other: Default::default(),
-                },
-            );
-        }
-        CollectedEvent {
+    Collected {
+        link: link_record(&event_id, timestamp, ctx.ecid, &xdm.identity_map),
+        event: CollectedEvent {
             event_id,
             event_type: xdm.event_type.clone(),
             timestamp,
             xdm: xdm.to_value(),
             data: event.data.map(Value::Object),
-        }
+        },
     }
+}
 
-    /// A stable id per (datastream, visitor, request, position) or per client `_id`, so that a
-    /// retried request (same `requestId`) yields the same ids and is stored once.
-    fn event_id(&self, ecid: &Ecid, index: usize, given: Option<&str>) -> String {
-        let key = match given {
-            Some(id) => format!("id\0{}\0{}\0{id}", self.ds.id, ecid),
-            None => format!("rq\0{}\0{}\0{}\0{index}", self.ds.id, ecid, self.request_id),
-        };
-        hex(&sha256(key.as_bytes())[..16])
-    }
-
-    fn set_consent(
-        &self,
-        request: ConsentRequest,
-        log: &mut Vec<EdgeLog>,
-    ) -> Result<Handled, EdgeError> {
-        let consent = Consent::from_request(&request.consent)
-            .map_err(|errors| EdgeError::InvalidConsent { errors })?;
-        let (ecid, _) = self.resolve_ecid(&request.meta, None, log);
-        log.push(EdgeLog::ConsentSet { consent });
-        let store = vec![StoreEntry {
-            key: cookie_prefix(&self.ds.org_id) + "consent",
-            value: consent.cookie_value(),
-            max_age: CONSENT_COOKIE_MAX_AGE,
-        }];
-        let record = SyncRecord::Consent(ConsentChange {
-            datastream_id: self.ds.id.clone(),
-            ecid: ecid.clone(),
-            consent,
-            at: self.now,
-            raw: Value::Array(request.consent),
-        });
-        Ok((self.respond(&ecid, store, Vec::new()), vec![record]))
-    }
+/// A stable id per (datastream, visitor, request, position) or per client `_id`, so that a
+/// retried request (same `requestId`) yields the same ids and is stored once.
+fn event_id(ctx: &EventCtx<'_>, index: usize, given: Option<&str>) -> String {
+    let key = match given {
+        Some(id) => format!("id\0{}\0{}\0{id}", ctx.ds_id, ctx.ecid),
+        None => format!(
+            "rq\0{}\0{}\0{}\0{index}",
+            ctx.ds_id, ctx.ecid, ctx.request_id
+        ),
+    };
+    hex(&sha256(key.as_bytes())[..16])
 }
 
 #[cfg(test)]

@@ -608,3 +608,190 @@ fn unavailable_is_a_retryable_adobe_error() {
     assert_eq!(body["type"], format!("{ERROR_TYPE_PREFIX}ECDP-0010-503"));
     assert_eq!(body["report"]["requestId"], "r7");
 }
+
+mod identity {
+    use super::*;
+    use crate::identity::resolve::PersonView;
+    use crate::snapshot::Tombstone;
+
+    fn login_body() -> &'static [u8] {
+        br#"{"events":[{"xdm":{"eventType":"userAccount.login","identityMap":{
+            "Email":[{"id":" Sarah.Rose@Example.com ","authenticatedState":"authenticated","primary":true}],
+            "CRMID":[{"id":"crm-1042","authenticatedState":"authenticated"}]}}}]}"#
+    }
+
+    fn known_sarah(updated_at: i64) -> PersonView {
+        PersonView {
+            person: IdentityKey::new("CRMID", "crm-1042"),
+            identities: vec![
+                IdentityKey::new("CRMID", "crm-1042"),
+                IdentityKey::new("Email", "sarah.rose@example.com"),
+                IdentityKey::new("LoyaltyID", "LY-778"),
+            ],
+            version: 3,
+            updated_at: Timestamp(updated_at),
+        }
+    }
+
+    fn run_with(body: &[u8], snap: &Snapshot, views: &Views) -> Outcome {
+        let keys = keys();
+        let env = EdgeEnv {
+            snapshot: snap,
+            cookie_keys: &keys,
+        };
+        let req = HttpRequest {
+            method: "POST",
+            path: "/ee/v1/interact",
+            query: "configId=ds-luma&requestId=login-1",
+            origin: Some(PAGE),
+            cookie: None,
+            body,
+        };
+        match begin(&env, &req, NOW, &Entropy([4; 32])) {
+            Step::Lookup(p) => {
+                let keys: Vec<String> = p.keys().iter().map(ToString::to_string).collect();
+                assert_eq!(
+                    keys[1..],
+                    [
+                        "CRMID:crm-1042".to_owned(),
+                        "Email:sarah.rose@example.com".to_owned()
+                    ],
+                    "the ECID, then the person identities, normalized"
+                );
+                finish(&env, p, views)
+            }
+            Step::Done(o) => o,
+        }
+    }
+
+    fn identity_results(o: &Outcome) -> Vec<String> {
+        let body = json(&o.response);
+        let h = body["handle"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["type"] == "identity:result")
+            .unwrap()
+            .clone();
+        h["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p["namespace"]["code"].as_str().unwrap(),
+                    p["id"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_login_is_stitched_at_once_with_what_the_origin_knows() {
+        let snap = snapshot();
+        let views: Views = [(IdentityKey::new("CRMID", "crm-1042"), known_sarah(1))].into();
+        let o = run_with(login_body(), &snap, &views);
+        assert_eq!(o.response.status, 200);
+        let ecid = ecid_of(&o.response);
+        assert_eq!(
+            identity_results(&o),
+            [
+                format!("ECID:{ecid}"),
+                "CRMID:crm-1042".into(),
+                "Email:sarah.rose@example.com".into(),
+                "LoyaltyID:LY-778".into()
+            ]
+        );
+        assert_eq!(o.views.len(), 1);
+        assert!(
+            o.view_writes()
+                .any(|(k, v)| k.ns == "ECID" && v.person.id == "crm-1042"),
+            "the browser now points at Sarah"
+        );
+        assert!(
+            o.log
+                .iter()
+                .any(|l| matches!(l, EdgeLog::Stitched { person } if person.id == "crm-1042"))
+        );
+        let stored = &events(&o)[0].xdm;
+        assert_eq!(
+            stored
+                .pointer("identityMap.Email")
+                .unwrap()
+                .as_array()
+                .unwrap()[0]
+                .pointer("id")
+                .and_then(Value::as_str),
+            Some("sarah.rose@example.com"),
+            "stored normalized"
+        );
+    }
+
+    #[test]
+    fn views_of_deleted_identities_are_ignored() {
+        let snap = snapshot().with_tombstones(vec![Tombstone {
+            key: IdentityKey::new("LoyaltyID", "LY-778"),
+            deleted_at: Timestamp(5),
+        }]);
+        let views: Views = [(IdentityKey::new("CRMID", "crm-1042"), known_sarah(1))].into();
+        let o = run_with(login_body(), &snap, &views);
+        assert!(
+            !identity_results(&o)
+                .iter()
+                .any(|i| i.starts_with("LoyaltyID")),
+            "the view made before the deletion is void"
+        );
+        let fresh: Views = [(IdentityKey::new("CRMID", "crm-1042"), known_sarah(9))].into();
+        assert!(
+            identity_results(&run_with(login_body(), &snap, &fresh))
+                .iter()
+                .any(|i| i.starts_with("LoyaltyID")),
+            "a view made after it counts"
+        );
+    }
+
+    #[test]
+    fn identities_that_do_not_normalize_are_400s_naming_them() {
+        let body = br#"{"events":[{"xdm":{"identityMap":{"Twitter":[{"id":"x"}],"Email":[{"id":"not-an-email"}],"CRMID":[{"id":"null"}],"Phone":[{"id":"555"}]}}}]}"#;
+        let o = Call {
+            body,
+            ..Call::default()
+        }
+        .run();
+        assert_error(&o, 400, "ECDP-0008-400", "events[0].xdm.identityMap");
+        let report = json(&o.response)["report"]["errors"].clone();
+        let got: Vec<(String, String)> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_owned(),
+                    e["code"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "events[0].xdm.identityMap.CRMID[0].id".to_owned(),
+                    "blocked_value".to_owned()
+                ),
+                (
+                    "events[0].xdm.identityMap.Email[0].id".to_owned(),
+                    "invalid_email".to_owned()
+                ),
+                (
+                    "events[0].xdm.identityMap.Phone[0].id".to_owned(),
+                    "invalid_phone".to_owned()
+                ),
+                (
+                    "events[0].xdm.identityMap.Twitter".to_owned(),
+                    "unknown_namespace".to_owned()
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! Identity at the edge: normalizing an event's `identityMap` against the declared namespaces,
+//! turning it into a [`LinkRecord`], and deciding, from what the edge knows ([`PersonView`]s
+//! cached per identity or fetched from the origin), whose profile the request belongs to.
+//!
+//! The edge applies the graph rules to the request at hand so the visitor is stitched at once
+//! (the login response already names the person); the origin, which sees every record from
+//! every edge, is the authority and its views replace the edge's on the next fetch.
+
+use serde::{Deserialize, Serialize};
+
+use super::graph::{AuthState, IdentityKey, LinkRecord, LinkedIdentity};
+use super::namespace::Namespaces;
+use super::{Ecid, IdentityError};
+use crate::field::{FieldError, Path};
+use crate::time::Timestamp;
+use crate::xdm::{AuthenticatedState, IdentityMap};
+
+/// What an edge knows about the person an identity belongs to; cached under each of the
+/// person's identities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonView {
+    /// The person's key (their highest-ranking identity).
+    pub person: IdentityKey,
+    /// Every identity of the person, highest-ranking first.
+    pub identities: Vec<IdentityKey>,
+    /// The origin's graph version this view came from; 0 for a view the edge made itself.
+    pub version: u64,
+    /// When the view was made: a deletion after this time voids it.
+    pub updated_at: Timestamp,
+}
+
+impl PersonView {
+    /// Whether the view names a person (not only cookies and devices).
+    #[must_use]
+    pub fn is_known(&self, ns: &Namespaces) -> bool {
+        self.identities.iter().any(|k| ns.kind(&k.ns).is_person())
+    }
+
+    fn unique_conflict(&self, other: &[IdentityKey], ns: &Namespaces) -> bool {
+        self.identities
+            .iter()
+            .filter(|k| ns.is_unique(&k.ns))
+            .any(|mine| other.iter().any(|o| o.ns == mine.ns && o.id != mine.id))
+    }
+}
+
+/// Normalizes every identity of an `identityMap` in place (emails lower-cased, phones to E.164,
+/// ...), returning a [`FieldError`] for each value that is refused.
+pub fn normalize_identity_map(
+    map: &mut IdentityMap,
+    namespaces: &Namespaces,
+    path: &Path<'_>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (code, items) in map.iter_mut() {
+        let ns_path = path.key(code);
+        if namespaces.get(code).is_none() {
+            errors.push(FieldError::Identity {
+                path: ns_path.to_string(),
+                source: IdentityError::UnknownNamespace {
+                    code: crate::field::quote(code),
+                },
+            });
+            continue;
+        }
+        for (i, item) in items.iter_mut().enumerate() {
+            match namespaces.normalize(code, &item.id) {
+                Ok(id) => item.id = id,
+                Err(source) => errors.push(FieldError::Identity {
+                    path: ns_path.index(i).key("id").to_string(),
+                    source,
+                }),
+            }
+        }
+    }
+    errors
+}
+
+/// The link record of an event: the visitor's ECID (ambiguous) and every identity in the
+/// event's (normalized) `identityMap`.
+#[must_use]
+pub fn link_record(event_id: &str, at: Timestamp, ecid: &Ecid, map: &IdentityMap) -> LinkRecord {
+    let from_map = map.iter().flat_map(|(ns, items)| {
+        items.iter().map(move |i| LinkedIdentity {
+            key: IdentityKey::new(ns.clone(), i.id.clone()),
+            state: i.authenticated_state.into(),
+        })
+    });
+    let ecid = LinkedIdentity {
+        key: IdentityKey::new(Ecid::NAMESPACE, ecid.as_str()),
+        state: AuthState::Ambiguous,
+    };
+    LinkRecord::new(event_id, at, std::iter::once(ecid).chain(from_map))
+}
+
+/// What the edge decided about a request's identities.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Resolution {
+    /// The person the request now belongs to (`None`: an anonymous visitor unknown anywhere).
+    pub view: Option<PersonView>,
+    /// Views to store, under each identity of the person.
+    pub writes: Vec<PersonView>,
+}
+
+/// Applies the request's link records, in order, to the views the edge has, for the visitor's
+/// cookie `ecid` (see the module documentation of [`super::graph`] for the rules).
+///
+/// `lookup` gives the view cached or fetched for an identity (already filtered for deletions).
+#[must_use]
+pub fn resolve(
+    ecid: &Ecid,
+    records: &[LinkRecord],
+    lookup: &dyn Fn(&IdentityKey) -> Option<PersonView>,
+    namespaces: &Namespaces,
+    now: Timestamp,
+) -> Resolution {
+    let device = IdentityKey::new(Ecid::NAMESPACE, ecid.as_str());
+    let mut current = lookup(&device);
+    let mut changed = false;
+    for record in records.iter().filter(|r| r.links(namespaces)) {
+        let persons: Vec<&LinkedIdentity> = record
+            .identities
+            .iter()
+            .filter(|i| namespaces.kind(&i.key.ns).is_person() && i.state != AuthState::LoggedOut)
+            .collect();
+        let asserted: Vec<IdentityKey> = persons.iter().map(|i| i.key.clone()).collect();
+        // The person the record names: its own identities and the views of them that do not
+        // contradict it on a unique namespace (a newer link wins over what was known).
+        let mut identities = asserted.clone();
+        for key in &asserted {
+            if let Some(v) = lookup(key).filter(|v| !v.unique_conflict(&asserted, namespaces)) {
+                identities.extend(v.identities);
+            }
+        }
+        if let Some(v) = current.as_ref().filter(|v| {
+            v.identities.iter().any(|k| asserted.contains(k))
+                && !v.unique_conflict(&asserted, namespaces)
+        }) {
+            identities.extend(v.identities.iter().cloned());
+        }
+        let authenticated = record.authenticates(namespaces);
+        // Last authenticated user: a login takes the browser; an ambiguous mention only claims
+        // a browser nobody is logged in on.
+        let takes_device =
+            authenticated || current.as_ref().is_none_or(|v| !v.is_known(namespaces));
+        if takes_device {
+            identities.push(device.clone());
+        }
+        let view = make_view(identities, namespaces, now);
+        if takes_device {
+            current = Some(view.clone());
+            changed = true;
+        }
+        if !takes_device {
+            // The mentioned person is still learned (their own graph grows), the browser stays.
+            return Resolution {
+                writes: vec![view],
+                view: current,
+            };
+        }
+    }
+    Resolution {
+        writes: if changed {
+            current.iter().cloned().collect()
+        } else {
+            Vec::new()
+        },
+        view: current,
+    }
+}
+
+fn make_view(mut identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> PersonView {
+    identities.sort_by(|a, b| (ns.priority(&a.ns), a).cmp(&(ns.priority(&b.ns), b)));
+    identities.dedup();
+    // A view may hold at most one identity of a unique namespace: the first kept (the record's
+    // own, which comes first by construction, or the best-ranked).
+    let mut kept: Vec<IdentityKey> = Vec::with_capacity(identities.len());
+    for k in identities {
+        if ns.is_unique(&k.ns) && kept.iter().any(|o| o.ns == k.ns) {
+            continue;
+        }
+        kept.push(k);
+    }
+    PersonView {
+        person: kept
+            .first()
+            .cloned()
+            .unwrap_or_else(|| IdentityKey::new("", "")),
+        identities: kept,
+        version: 0,
+        updated_at: now,
+    }
+}
+
+/// The `identity:result` identities for a visitor: the ECID first, then the person's own
+/// identities (not their other browsers' cookies).
+#[must_use]
+pub fn result_identities(
+    ecid: &Ecid,
+    view: Option<&PersonView>,
+    namespaces: &Namespaces,
+) -> Vec<IdentityKey> {
+    let mut out = vec![IdentityKey::new(Ecid::NAMESPACE, ecid.as_str())];
+    if let Some(v) = view {
+        out.extend(
+            v.identities
+                .iter()
+                .filter(|k| namespaces.kind(&k.ns).is_person())
+                .cloned(),
+        );
+    }
+    out
+}
+
+/// Whether an event's identities authenticate anyone (for callers that only need to know).
+#[must_use]
+pub fn is_login(map: &IdentityMap) -> bool {
+    map.values()
+        .flatten()
+        .any(|i| i.authenticated_state == AuthenticatedState::Authenticated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    const A: &str = "11111111111111111111111111111111111111";
+
+    fn key(ns: &str, id: &str) -> IdentityKey {
+        IdentityKey::new(ns, id)
+    }
+
+    fn record(at: i64, ids: &[(&str, &str, AuthState)]) -> LinkRecord {
+        let mut all: Vec<LinkedIdentity> = ids
+            .iter()
+            .map(|(ns, id, state)| LinkedIdentity {
+                key: key(ns, id),
+                state: *state,
+            })
+            .collect();
+        all.push(LinkedIdentity {
+            key: key("ECID", A),
+            state: AuthState::Ambiguous,
+        });
+        LinkRecord::new(format!("r{at}"), Timestamp(at), all)
+    }
+
+    fn view(ids: &[(&str, &str)]) -> PersonView {
+        make_view(
+            ids.iter().map(|(n, i)| key(n, i)).collect(),
+            &Namespaces::defaults(),
+            Timestamp(1),
+        )
+    }
+
+    #[test]
+    fn a_login_stitches_the_browser_to_what_the_origin_knows() {
+        let ecid = Ecid::parse(A).unwrap();
+        let known: BTreeMap<IdentityKey, PersonView> = [(
+            key("CRMID", "crm-1042"),
+            view(&[
+                ("CRMID", "crm-1042"),
+                ("LoyaltyID", "LY-778"),
+                ("Email", "sarah.rose@example.com"),
+            ]),
+        )]
+        .into();
+        let lookup = |k: &IdentityKey| known.get(k).cloned();
+        let login = record(
+            10,
+            &[
+                ("Email", "sarah.rose@example.com", AuthState::Authenticated),
+                ("CRMID", "crm-1042", AuthState::Authenticated),
+            ],
+        );
+        let r = resolve(
+            &ecid,
+            &[login],
+            &lookup,
+            &Namespaces::defaults(),
+            Timestamp(10),
+        );
+        let v = r.view.unwrap();
+        assert_eq!(v.person, key("CRMID", "crm-1042"));
+        let ids: Vec<String> = v.identities.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            ids,
+            [
+                "CRMID:crm-1042",
+                "Email:sarah.rose@example.com",
+                "LoyaltyID:LY-778",
+                &format!("ECID:{A}")
+            ]
+        );
+        assert_eq!(r.writes.len(), 1);
+        let result: Vec<String> = result_identities(&ecid, Some(&v), &Namespaces::defaults())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            result,
+            [
+                format!("ECID:{A}"),
+                "CRMID:crm-1042".into(),
+                "Email:sarah.rose@example.com".into(),
+                "LoyaltyID:LY-778".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_second_login_takes_the_browser_and_keeps_the_first_person_apart() {
+        let ecid = Ecid::parse(A).unwrap();
+        let sarah = view(&[("CRMID", "crm-1042"), ("ECID", A)]);
+        let known: BTreeMap<IdentityKey, PersonView> = [
+            (key("ECID", A), sarah.clone()),
+            (key("CRMID", "crm-1042"), sarah),
+        ]
+        .into();
+        let lookup = |k: &IdentityKey| known.get(k).cloned();
+        let bob = record(20, &[("CRMID", "crm-7", AuthState::Authenticated)]);
+        let v = resolve(
+            &ecid,
+            &[bob],
+            &lookup,
+            &Namespaces::defaults(),
+            Timestamp(20),
+        )
+        .view
+        .unwrap();
+        assert_eq!(v.person, key("CRMID", "crm-7"));
+        assert!(
+            !v.identities.contains(&key("CRMID", "crm-1042")),
+            "one CRMID per graph"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_mention_does_not_take_a_logged_in_browser() {
+        let ecid = Ecid::parse(A).unwrap();
+        let sarah = view(&[("CRMID", "crm-1042"), ("ECID", A)]);
+        let known: BTreeMap<IdentityKey, PersonView> = [(key("ECID", A), sarah.clone())].into();
+        let lookup = |k: &IdentityKey| known.get(k).cloned();
+        let mention = record(30, &[("Email", "friend@example.com", AuthState::Ambiguous)]);
+        let r = resolve(
+            &ecid,
+            &[mention],
+            &lookup,
+            &Namespaces::defaults(),
+            Timestamp(30),
+        );
+        assert_eq!(r.view.unwrap().person, key("CRMID", "crm-1042"));
+        assert_eq!(r.writes[0].person, key("Email", "friend@example.com"));
+        assert!(!r.writes[0].identities.contains(&key("ECID", A)));
+    }
+
+    #[test]
+    fn an_anonymous_request_changes_nothing() {
+        let ecid = Ecid::parse(A).unwrap();
+        let r = resolve(
+            &ecid,
+            &[record(1, &[])],
+            &|_| None,
+            &Namespaces::defaults(),
+            Timestamp(1),
+        );
+        assert_eq!(r, Resolution::default());
+    }
+}
