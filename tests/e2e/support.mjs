@@ -81,6 +81,8 @@ export async function startWorker(originUrl) {
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-23",
+    kvNamespaces: ["EDGE_STATE"],
+    kvPersist: false,
     bindings: {
       EDGECDP_ORIGIN_URL: originUrl,
       EDGECDP_EDGE_NAME: "worker-e2e",

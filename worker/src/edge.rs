@@ -1,6 +1,6 @@
 //! The edge route group: the core's pipeline in, the Worker's response out, records shipped.
 
-use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse};
+use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::identity::CookieKeys;
 use edgecdp_core::sync::{SIGNATURE_HEADER, SyncBatch, TIMESTAMP_HEADER, sign};
 use edgecdp_core::time::Timestamp;
@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
 
 use crate::bindings::Bindings;
-use crate::snapshot;
+use crate::{snapshot, state};
 
 #[wasm_bindgen]
 extern "C" {
@@ -69,22 +69,36 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
     let path = req.path();
     let mut keys = b.cookie_keys.clone().into_iter();
     let keys = CookieKeys::new(keys.next().unwrap_or_default(), keys.collect());
-    let outcome = edge::handle(
-        &EdgeEnv {
-            snapshot: &snapshot,
-            cookie_keys: &keys,
-        },
-        &HttpRequest {
-            method: &method,
-            path: &path,
-            query: &query,
-            origin: origin.as_deref(),
-            cookie: cookie.as_deref(),
-            body: &body,
-        },
-        at,
-        &Entropy(entropy()),
-    );
+    let env_core = EdgeEnv {
+        snapshot: &snapshot,
+        cookie_keys: &keys,
+    };
+    let request = HttpRequest {
+        method: &method,
+        path: &path,
+        query: &query,
+        origin: origin.as_deref(),
+        cookie: cookie.as_deref(),
+        body: &body,
+    };
+    let kv = env.kv("EDGE_STATE");
+    let outcome = match edge::begin(&env_core, &request, at, &Entropy(entropy())) {
+        Step::Done(outcome) => outcome,
+        Step::Lookup(pending) => {
+            let views = match &kv {
+                Ok(kv) => {
+                    state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces, at).await
+                }
+                Err(e) => {
+                    worker::console_error!(
+                        "the KV binding EDGE_STATE is missing ({e}); serving without person views"
+                    );
+                    Views::new()
+                }
+            };
+            edge::finish(&env_core, pending, &views)
+        }
+    };
     for entry in &outcome.log {
         if let EdgeLog::Rejected {
             code,
@@ -94,6 +108,17 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         {
             worker::console_log!("edge refused {path}: {status} {code} {detail}");
         }
+    }
+    if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
+        let writes: Vec<_> = outcome
+            .view_writes()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ctx.wait_until(async move {
+            for (key, view) in writes {
+                state::store(&kv, &key, &view).await;
+            }
+        });
     }
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&b.edge_name, at, entropy(), outcome.records);

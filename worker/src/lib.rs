@@ -17,6 +17,7 @@
 //! | `EDGECDP_EDGE_NAME` | var | this edge's name in batches (default `worker`) |
 //! | `EDGECDP_SYNC_SECRET` | secret | signs `/v1/sync` and `/v1/snapshot` calls |
 //! | `EDGECDP_COOKIE_KEYS` | secret | identity cookie keys, comma-separated, first signs |
+//! | `EDGE_STATE` | KV namespace | person views, cached per identity |
 //!
 //! The definitions snapshot is fetched from the origin and kept per isolate, rechecked every 30
 //! seconds with `If-None-Match`; a failed refresh keeps serving the last good snapshot.
@@ -26,6 +27,7 @@
 mod bindings;
 mod edge;
 mod snapshot;
+mod state;
 
 use worker::{Context, Env, Request, Response, Result, event};
 

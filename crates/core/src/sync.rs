@@ -51,6 +51,17 @@ pub enum SyncRecord {
     Events(CollectedEvents),
     /// A visitor set their consent.
     Consent(ConsentChange),
+    /// Identities seen together (from events that link, or from a source).
+    Links(IdentityLinks),
+}
+
+/// Link records from one request or source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityLinks {
+    /// Where they came from (a datastream id, or a source dataset).
+    pub source: String,
+    /// The records.
+    pub records: Vec<crate::identity::LinkRecord>,
 }
 
 /// Events accepted in one request, all for one visitor.
@@ -183,7 +194,7 @@ impl SyncBatch {
             .iter()
             .map(|r| match r {
                 SyncRecord::Events(e) => e.events.len(),
-                SyncRecord::Consent(_) => 0,
+                SyncRecord::Consent(_) | SyncRecord::Links(_) => 0,
             })
             .sum()
     }

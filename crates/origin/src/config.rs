@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use edgecdp_core::limits::Limits;
-use edgecdp_core::snapshot::{DatastreamConfig, SnapshotConfig};
+use edgecdp_core::snapshot::{DatastreamConfig, IdentityConfig, SnapshotConfig};
 use serde::Deserialize;
 
 /// The embedded demo configuration (`cargo xtask demo`); its secrets are public, so it warns.
@@ -37,6 +37,9 @@ pub struct Config {
     /// Request limits at the edges.
     #[serde(default)]
     pub limits: Limits,
+    /// Identity namespaces and the graph cap.
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// Set only by the embedded demo file: secrets are public.
     #[serde(default)]
     pub demo: bool,
@@ -175,6 +178,7 @@ impl Config {
         SnapshotConfig {
             datastreams: self.datastreams.clone(),
             limits: self.limits,
+            identity: self.identity.clone(),
         }
     }
 }

@@ -46,13 +46,14 @@ pub async fn serve(
             "running with the embedded demo configuration: its secrets are public, do not use it for real traffic"
         );
     }
-    let store = store::SqliteStore::open(&config.database)?;
-    let (snapshot, warnings) = Snapshot::build(&config.snapshot_config(), 1);
+    let (snapshot, warnings) = Snapshot::build(&config.snapshot_config(), 0);
     for w in &warnings {
         tracing::warn!("configuration: {w}");
     }
+    let store = store::SqliteStore::open(&config.database, snapshot.identity.clone())?;
     tracing::info!(datastreams = snapshot.datastreams.len(), database = %config.database.display(), "origin ready");
     let state = server::AppState::new(&config, Arc::new(store), snapshot);
+    state.publish_snapshot()?;
     let app = server::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use edgecdp_core::identity::graph::GraphConfig;
 use edgecdp_origin::config::{Config, Overrides};
 
 /// edgecdp: an open, self-hostable real-time customer data platform whose engine runs at the edge.
@@ -37,9 +38,61 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// The identity graph: simulate linking rules on sample events, import link records from a
+    /// source, look up a graph.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Check a configuration file and print the datastreams it defines (with any problems).
     CheckConfig {
         /// The configuration file (TOML); the embedded demo configuration when omitted.
+        #[arg(long, env = "EDGECDP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentityCommand {
+    /// Print the graphs a list of events makes (JSON), under the configuration's namespaces.
+    ///
+    /// The file has one event a line (JSON Lines): `{"xdm": {...}}` or bare XDM with `identityMap`
+    /// and `timestamp`. Problems are listed by line and field; nothing is stored.
+    Simulate {
+        /// The events (JSON Lines; `-` for standard input).
+        file: PathBuf,
+        /// The configuration file (its [identity] section); the embedded demo one when omitted.
+        #[arg(long, env = "EDGECDP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Add link records from a source (CRM, loyalty) to a database, rebuilding the graphs.
+    ///
+    /// The file has one record a line: `{"key"?, "at": "<RFC 3339>", "identities": [{"ns", "id",
+    /// "state"?}]}`. Bad lines are reported with their number and reasons and skipped; the
+    /// others are added.
+    Import {
+        /// The records (JSON Lines; `-` for standard input).
+        file: PathBuf,
+        /// The SQLite database file.
+        #[arg(long, env = "EDGECDP_DATABASE")]
+        database: PathBuf,
+        /// The source's name, kept with each record.
+        #[arg(long, default_value = "import")]
+        source: String,
+        /// The configuration file (its [identity] section); the embedded demo one when omitted.
+        #[arg(long, env = "EDGECDP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print the identity graph holding an identity (JSON).
+    Graph {
+        /// The SQLite database file.
+        #[arg(long, env = "EDGECDP_DATABASE")]
+        database: PathBuf,
+        /// The namespace (Email, CRMID, ECID, ...).
+        #[arg(long)]
+        ns: String,
+        /// The identity value.
+        #[arg(long)]
+        id: String,
+        /// The configuration file (its [identity] section); the embedded demo one when omitted.
         #[arg(long, env = "EDGECDP_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -99,6 +152,133 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// The graph rules of a configuration.
+fn graph_config(config: Option<&std::path::Path>) -> anyhow::Result<GraphConfig> {
+    let config = Config::load(config, &overrides_from_env())?;
+    Ok(
+        edgecdp_core::snapshot::Snapshot::build(&config.snapshot_config(), 0)
+            .0
+            .identity,
+    )
+}
+
+/// Lines of a JSON Lines file (`-`: standard input), numbered from 1, blank lines skipped.
+fn json_lines(file: &std::path::Path) -> anyhow::Result<Vec<(usize, String)>> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.to_owned()))
+        .collect())
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = serde_json::to_string_pretty(value)?;
+    out.push('\n');
+    std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
+    Ok(())
+}
+
+fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
+    use edgecdp_core::field::Path;
+    use edgecdp_core::value::Value;
+    match cmd {
+        IdentityCommand::Simulate { file, config } => {
+            let graph = graph_config(config.as_deref())?;
+            let mut events = Vec::new();
+            let mut problems = Vec::new();
+            for (line, text) in json_lines(&file)? {
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(v) => events.push((line, v)),
+                    Err(e) => problems.push(format!("line {line}: not JSON: {e}")),
+                }
+            }
+            let values: Vec<Value> = events.iter().map(|(_, v)| v.clone()).collect();
+            match edgecdp_core::identity::simulate::simulate(&values, &graph) {
+                Ok(graphs) if problems.is_empty() => print_json(&graphs),
+                Ok(_) => anyhow::bail!("{}", problems.join("\n")),
+                Err(errors) => {
+                    for e in errors {
+                        // events[i] → the file's line.
+                        let msg = e.to_string();
+                        let line = msg
+                            .strip_prefix("events[")
+                            .and_then(|r| r.split_once(']'))
+                            .and_then(|(i, rest)| {
+                                Some((events.get(i.parse::<usize>().ok()?)?.0, rest))
+                            });
+                        problems.push(match line {
+                            Some((n, rest)) => format!("line {n}: event{rest}"),
+                            None => msg,
+                        });
+                    }
+                    anyhow::bail!("{}", problems.join("\n"))
+                }
+            }
+        }
+        IdentityCommand::Import {
+            file,
+            database,
+            source,
+            config,
+        } => {
+            let graph = graph_config(config.as_deref())?;
+            let mut good = Vec::new();
+            let mut rejected = Vec::new();
+            for (line, text) in json_lines(&file)? {
+                let name = format!("line {line}");
+                let parsed = serde_json::from_str::<Value>(&text)
+                    .map_err(|e| vec![format!("{name}: not JSON: {e}")])
+                    .and_then(|v| {
+                        edgecdp_core::identity::simulate::read_link_record(
+                            v,
+                            &Path::Root(&name),
+                            &format!("{source}:{line}"),
+                            &graph,
+                        )
+                        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
+                    });
+                match parsed {
+                    Ok(r) => good.push(r),
+                    Err(errs) => rejected.extend(errs),
+                }
+            }
+            let store = edgecdp_origin::store::SqliteStore::open(&database, graph)?;
+            let added = edgecdp_origin::store::Store::add_link_records(&store, &good, &source)?;
+            print_json(
+                &serde_json::json!({ "accepted": good.len(), "added": added, "rejected": rejected }),
+            )?;
+            if rejected.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} line(s) rejected (listed above)", rejected.len())
+            }
+        }
+        IdentityCommand::Graph {
+            database,
+            ns,
+            id,
+            config,
+        } => {
+            let graph = graph_config(config.as_deref())?;
+            let id = graph.namespaces.normalize(&ns, &id)?;
+            let store = edgecdp_origin::store::SqliteStore::open_read_only(&database, graph)?;
+            match edgecdp_origin::store::Store::graph(
+                &store,
+                &edgecdp_core::identity::IdentityKey::new(ns, id),
+            )? {
+                Some(report) => print_json(&report),
+                None => anyhow::bail!("no identity graph holds this identity"),
+            }
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -122,12 +302,16 @@ fn main() -> anyhow::Result<()> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(edgecdp_origin::serve(config, shutdown_signal()))
         }
+        Command::Identity(cmd) => identity(cmd),
         Command::Events {
             database,
             ecid,
             limit,
         } => {
-            let store = edgecdp_origin::store::SqliteStore::open_read_only(&database)?;
+            let store = edgecdp_origin::store::SqliteStore::open_read_only(
+                &database,
+                GraphConfig::default(),
+            )?;
             let events = edgecdp_origin::store::Store::events_for_ecid(&store, &ecid, limit)?;
             let mut out = String::new();
             for e in events {

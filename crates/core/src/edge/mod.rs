@@ -45,7 +45,7 @@ use crate::protocol::{
     ResponseBody, StoreEntry, Warning,
 };
 use crate::snapshot::{Datastream, Snapshot};
-use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, SyncRecord};
+use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, IdentityLinks, SyncRecord};
 use crate::time::Timestamp;
 use crate::value::{Value, ValueSeed};
 use crate::xdm::{AuthenticatedState, Event, IdentityItem};
@@ -480,6 +480,18 @@ fn run(
                     received_at: now,
                     events,
                 }));
+                let linking: Vec<LinkRecord> = pending
+                    .links
+                    .iter()
+                    .filter(|r| r.links(namespaces))
+                    .cloned()
+                    .collect();
+                if !linking.is_empty() {
+                    pending.records.push(SyncRecord::Links(IdentityLinks {
+                        source: ds.id.clone(),
+                        records: linking,
+                    }));
+                }
             }
         }
         Action::IdentityAcquire => {

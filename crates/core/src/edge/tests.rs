@@ -111,7 +111,7 @@ fn events(o: &Outcome) -> Vec<&CollectedEvent> {
         .iter()
         .flat_map(|r| match r {
             SyncRecord::Events(e) => e.events.iter().collect(),
-            SyncRecord::Consent(_) => Vec::new(),
+            SyncRecord::Consent(_) | SyncRecord::Links(_) => Vec::new(),
         })
         .collect()
 }

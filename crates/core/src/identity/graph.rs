@@ -267,12 +267,7 @@ impl Graphs {
     #[must_use]
     pub fn owner_at(&self, key: &IdentityKey, at: Timestamp) -> Option<&IdentityKey> {
         match self.owners.get(key) {
-            Some(segments) if !segments.is_empty() => segments
-                .iter()
-                .rev()
-                .find(|(since, _)| *since <= at)
-                .or_else(|| segments.first())
-                .map(|(_, person)| person),
+            Some(segments) if !segments.is_empty() => owner_at(segments, at),
             _ => self.person_of(key).map(|p| &p.key),
         }
     }
@@ -459,7 +454,8 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
     }
     persons.sort_by(|a, b| a.key.cmp(&b.key));
 
-    // Owners over time, for history.
+    // Owners over time, for history: each owning record's best person identity, mapped to the
+    // graph that holds it now.
     let graphs_so_far = Graphs {
         persons,
         events: Vec::new(),
@@ -470,16 +466,12 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
         let mut segments: Vec<(Timestamp, IdentityKey)> = records
             .iter()
             .filter_map(|r| {
-                let person = r
-                    .persons(ns)
-                    .filter(|i| i.state != AuthState::LoggedOut)
-                    .map(|i| &i.key)
-                    .min_by_key(|k| rank(k))?;
+                let person = record_person(r, ns)?;
                 Some((
                     r.at,
                     graphs_so_far
-                        .person_of(person)
-                        .map_or_else(|| person.clone(), |p| p.key.clone()),
+                        .person_of(&person)
+                        .map_or(person, |p| p.key.clone()),
                 ))
             })
             .collect();
@@ -493,6 +485,52 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
         events,
         owners,
     }
+}
+
+/// The best-ranked person identity a record asserts (not logged out).
+#[must_use]
+pub fn record_person(r: &LinkRecord, ns: &Namespaces) -> Option<IdentityKey> {
+    r.persons(ns)
+        .filter(|i| i.state != AuthState::LoggedOut)
+        .map(|i| &i.key)
+        .min_by_key(|k| (ns.priority(&k.ns), (*k).clone()))
+        .cloned()
+}
+
+/// The owners of a cookie or device over time, oldest first: `(since, person identity of the
+/// owning record)`, from any set of records that contains it (see [`build`] for which records
+/// own). Hosts map each identity to the graph that holds it now.
+#[must_use]
+pub fn device_owners(
+    device: &IdentityKey,
+    records: &[LinkRecord],
+    ns: &Namespaces,
+) -> Vec<(Timestamp, IdentityKey)> {
+    let linking: Vec<&LinkRecord> = records
+        .iter()
+        .filter(|r| r.links(ns) && r.identities.iter().any(|i| &i.key == device))
+        .collect();
+    let any_auth = linking.iter().any(|r| r.authenticates(ns));
+    let mut segments: Vec<(Timestamp, IdentityKey)> = linking
+        .into_iter()
+        .filter(|r| r.authenticates(ns) == any_auth)
+        .filter_map(|r| Some((r.at, record_person(r, ns)?)))
+        .collect();
+    segments.sort();
+    segments.dedup();
+    segments
+}
+
+/// Who owned a device at `at`, given its [`device_owners`] segments: the latest owner at or
+/// before `at`, else (anonymous history before the first login) the first owner.
+#[must_use]
+pub fn owner_at(segments: &[(Timestamp, IdentityKey)], at: Timestamp) -> Option<&IdentityKey> {
+    segments
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= at)
+        .or_else(|| segments.first())
+        .map(|(_, person)| person)
 }
 
 fn kind_rank(k: NamespaceKind) -> u8 {

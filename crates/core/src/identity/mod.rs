@@ -10,6 +10,7 @@ mod ecid;
 pub mod graph;
 pub mod namespace;
 pub mod resolve;
+pub mod simulate;
 
 pub use cookie::{CookieKeys, DecodedIdentityCookie};
 pub use ecid::Ecid;

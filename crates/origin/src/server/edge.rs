@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse};
+use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::sync::SyncBatch;
 
 use super::{AppState, entropy, header_str, now, read_limited, with_store};
@@ -48,7 +48,27 @@ pub(super) async fn handle(
         cookie_keys: &app.cookie_keys,
     };
     let at = now();
-    let outcome = edge::handle(&env, &request, at, &Entropy(request_entropy));
+    let outcome = match edge::begin(&env, &request, at, &Entropy(request_entropy)) {
+        Step::Done(outcome) => outcome,
+        Step::Lookup(pending) => {
+            // This edge sits beside the authoritative graph: its views come straight from it.
+            let keys = pending.keys().to_vec();
+            let views = with_store(&app, move |store| {
+                let mut views = Views::new();
+                for k in keys {
+                    if let Some(v) = store.person_view(&k, at)? {
+                        views.insert(k, v);
+                    }
+                }
+                Ok(views)
+            })
+            .await;
+            match views {
+                Ok(views) => edge::finish(&env, pending, &views),
+                Err(_) => return to_response(edge::unavailable(origin, query, 1)),
+            }
+        }
+    };
     log_outcome(&outcome.log, uri.path());
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);

@@ -6,7 +6,13 @@
 //! | `POST /{base}[/{hint}]/v1/{interact,collect,identity/acquire,privacy/set-consent}` | native edge (core pipeline) |
 //! | `POST /v1/sync` | msgpack batches from workers, signed, idempotent by batch id |
 //! | `GET /v1/snapshot` | the definitions snapshot for workers, signed |
-//! | `GET /api/events?ecid=` | admin API (API key) |
+//! | `GET /v1/identities?ns=&id=` | a person view for workers (msgpack), signed |
+//! | `GET /api/events?ecid=` | admin API (API key): a browser's events |
+//! | `GET /api/identities/graph?ns=&id=` | admin API: a person's identity graph |
+//! | `POST /api/identities/simulate` | admin API: the graphs a list of events makes |
+//! | `POST /api/identities/links` | admin API: link records from a source (CRM, loyalty) |
+//! | `GET /api/profiles/events?ns=&id=` | admin API: a person's events on every browser |
+//! | `DELETE /api/profiles?ns=&id=` | admin API: delete a person (right to be forgotten) |
 //! | `GET /healthz` | liveness and counts |
 //! | `GET /sdk/*` | the built sdk-js |
 //! | `GET /*` | the storefront (demo-site) |
@@ -24,7 +30,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use edgecdp_core::identity::CookieKeys;
-use edgecdp_core::snapshot::Snapshot;
+use edgecdp_core::snapshot::{Snapshot, SnapshotConfig};
 use edgecdp_core::time::Timestamp;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -48,7 +54,13 @@ pub struct AppState {
     pub admin_api_keys: Arc<Vec<String>>,
     /// This native edge's name in batches and logs.
     pub edge_name: Arc<str>,
+    /// What snapshots are built from (republished after deletions).
+    pub snapshot_config: Arc<SnapshotConfig>,
 }
+
+/// How long a deletion stays in the snapshots edges get: longer than any edge keeps a cached
+/// person view (a day), with margin.
+pub const TOMBSTONE_TTL_MS: i64 = 30 * 86_400_000;
 
 impl AppState {
     /// The state for a configuration, its snapshot built at `version`.
@@ -66,7 +78,27 @@ impl AppState {
             sync_secret: Arc::new(config.secrets.sync_secret.as_bytes().to_vec()),
             admin_api_keys: Arc::new(config.secrets.admin_api_keys.clone()),
             edge_name: Arc::from(config.edge_name.as_str()),
+            snapshot_config: Arc::new(config.snapshot_config()),
         }
+    }
+
+    /// Builds and serves a new snapshot version (with the recent tombstones), so edges pick up
+    /// changes such as deletions on their next check.
+    ///
+    /// # Errors
+    /// When the store cannot give a version or the tombstones.
+    pub fn publish_snapshot(&self) -> Result<u64, StoreError> {
+        let version = self.store.next_snapshot_version()?;
+        let tombstones = self
+            .store
+            .tombstones(now().plus_millis(-TOMBSTONE_TTL_MS))?;
+        let (snapshot, _) = Snapshot::build(&self.snapshot_config, version);
+        let snapshot = Arc::new(snapshot.with_tombstones(tombstones));
+        match self.snapshot.write() {
+            Ok(mut s) => *s = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        Ok(version)
     }
 
     /// The snapshot serving now.
@@ -85,7 +117,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/healthz", get(health))
         .route("/v1/sync", post(sync::receive))
         .route("/v1/snapshot", get(sync::snapshot))
+        .route("/v1/identities", get(sync::identity))
         .route("/api/events", get(api::events))
+        .route("/api/identities/graph", get(api::graph))
+        .route("/api/identities/simulate", post(api::simulate))
+        .route("/api/identities/links", post(api::links))
+        .route("/api/profiles/events", get(api::person_events))
+        .route("/api/profiles", axum::routing::delete(api::delete_profile))
         .route("/{base}/v1/{*action}", axum::routing::any(edge::handle))
         .route(
             "/{base}/{hint}/v1/{*action}",
@@ -128,6 +166,8 @@ async fn health(State(app): State<AppState>) -> Response {
             "snapshotVersion": app.snapshot().version,
             "events": stats.events,
             "batches": stats.batches,
+            "identities": stats.identities,
+            "linkRecords": stats.link_records,
         }))
         .into_response(),
         Err(e) => e.into_response(),
@@ -171,6 +211,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// A sentence saying what is wrong.
     pub message: String,
+    /// Each field problem, when the request body had them.
+    pub errors: Vec<edgecdp_core::field::FieldError>,
 }
 
 impl ApiError {
@@ -180,19 +222,49 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A 400 listing field problems (the first one is the message).
+    pub fn invalid(errors: Vec<edgecdp_core::field::FieldError>) -> ApiError {
+        let message = match errors.as_slice() {
+            [] => "The request is invalid.".to_owned(),
+            [one] => one.to_string(),
+            [first, rest @ ..] => format!(
+                "{first} (and {} more problems, listed in errors)",
+                rest.len()
+            ),
+        };
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            message,
+            errors,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if !self.errors.is_empty() {
+            error["errors"] = self
+                .errors
+                .iter()
+                .map(|e| serde_json::json!({ "path": e.path(), "code": e.code(), "message": e.to_string() }))
+                .collect();
+        }
+        let mut r = (
             self.status,
-            axum::Json(
-                serde_json::json!({ "error": { "code": self.code, "message": self.message } }),
-            ),
+            axum::Json(serde_json::json!({ "error": error })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 

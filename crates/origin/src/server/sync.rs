@@ -19,10 +19,13 @@ fn check_signature(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), ApiError> {
+    let signed = uri
+        .path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str());
     verify(
         &app.sync_secret,
         method,
-        uri.path(),
+        signed,
         header_str(headers, TIMESTAMP_HEADER),
         header_str(headers, SIGNATURE_HEADER),
         body,
@@ -115,5 +118,34 @@ pub(super) async fn snapshot(
             "snapshot_encode",
             &e.to_string(),
         ),
+    }
+}
+
+/// `GET /v1/identities?ns=&id=`: what an edge should know about the person holding an identity
+/// (msgpack `PersonView`), `404` when no graph holds it.
+pub(super) async fn identity(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = check_signature(&app, "GET", &uri, &headers, b"") {
+        return e.into_response();
+    }
+    let key = match super::api::identity_from_query(&app, uri.query().unwrap_or("")) {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let at = now();
+    match with_store(&app, move |store| store.person_view(&key, at)).await {
+        Ok(Some(view)) => match rmp_serde::to_vec_named(&view) {
+            Ok(bytes) => ([(header::CONTENT_TYPE, "application/msgpack")], bytes).into_response(),
+            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode", &e.to_string()),
+        },
+        Ok(None) => json_error(
+            StatusCode::NOT_FOUND,
+            "unknown_identity",
+            "No identity graph holds this identity.",
+        ),
+        Err(e) => e.into_response(),
     }
 }

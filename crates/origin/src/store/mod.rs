@@ -1,0 +1,219 @@
+//! The origin store: the authority for everything the edges accepted and the identity graph.
+//!
+//! Storage sits behind the [`Store`] trait so that a distributed store can replace SQLite
+//! later; [`SqliteStore`] is the embedded default (one file, WAL journal, schema migrations by
+//! `user_version`). A batch is applied in one transaction, and its id is recorded in the same
+//! transaction: a batch delivered twice is acknowledged without being applied twice.
+//!
+//! The identity graph follows `edgecdp_core::identity::graph`: link records from every edge and
+//! source are kept, and after each change the graphs they touch are rebuilt by the core's rules
+//! and stored as members (identity → person), so a person is found by any of their identities.
+
+mod graph;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use edgecdp_core::identity::graph::{GraphEvent, Member};
+use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::{IdentityKey, LinkRecord};
+use edgecdp_core::snapshot::Tombstone;
+use edgecdp_core::sync::SyncBatch;
+use edgecdp_core::time::Timestamp;
+use serde::Serialize;
+
+/// A store failure: the caller answers 503 and the sender retries.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("the SQLite store failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be opened or prepared.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The directory for the database file could not be created.
+    #[error("cannot create the directory {path} for the database: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored value could not be encoded or decoded.
+    #[error("a stored value could not be encoded or decoded: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The lock around the connection was poisoned by a panic elsewhere.
+    #[error("the store is unavailable after an internal failure")]
+    Poisoned,
+}
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// False when the batch id had been applied before (nothing was changed).
+    pub applied: bool,
+    /// Events newly stored (a retried request's events already stored are not counted).
+    pub events: usize,
+    /// Events refused because they belong to a deleted person (late deliveries).
+    pub forgotten: usize,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Unique id.
+    pub event_id: String,
+    /// Datastream it came through.
+    pub datastream_id: String,
+    /// The visitor's ECID.
+    pub ecid: String,
+    /// `eventType`.
+    pub event_type: Option<String>,
+    /// When it happened (RFC 3339).
+    pub timestamp: String,
+    /// When the edge received it (RFC 3339).
+    pub received_at: String,
+    /// The batch that delivered it.
+    pub batch_id: String,
+    /// Which edge sent it.
+    pub source: String,
+    /// The XDM.
+    pub xdm: serde_json::Value,
+    /// The free-form data.
+    pub data: Option<serde_json::Value>,
+}
+
+/// Counts for health and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Events stored.
+    pub events: u64,
+    /// Batches applied.
+    pub batches: u64,
+    /// Identities in graphs.
+    pub identities: u64,
+    /// Link records kept.
+    pub link_records: u64,
+}
+
+/// A person's identity graph, for the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphReport {
+    /// The person's key.
+    pub person: IdentityKey,
+    /// Every identity, highest-ranking first.
+    pub identities: Vec<Member>,
+    /// Links dropped and identities evicted that concern this person.
+    pub events: Vec<GraphEvent>,
+    /// The graph version.
+    pub version: u64,
+}
+
+/// What a deletion removed (also kept as its audit record).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionReport {
+    /// The audit record's id.
+    pub deletion_id: i64,
+    /// When.
+    pub at: String,
+    /// The identity the request named.
+    pub requested: IdentityKey,
+    /// Every identity removed.
+    pub identities: Vec<IdentityKey>,
+    /// Events removed.
+    pub events: usize,
+    /// Link records removed.
+    pub link_records: usize,
+    /// Consent records removed.
+    pub consents: usize,
+}
+
+/// Where the origin keeps what the edges accepted.
+pub trait Store: Send + Sync + 'static {
+    /// Applies a batch atomically, once per batch id.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be stored; then nothing was.
+    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp)
+    -> Result<Applied, StoreError>;
+
+    /// Adds link records from a source (CRM, loyalty), rebuilding the graphs they touch.
+    /// Returns how many were new.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be stored; then nothing was.
+    fn add_link_records(&self, records: &[LinkRecord], source: &str) -> Result<usize, StoreError>;
+
+    /// A visitor's events, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// What an edge should know about the person holding `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn person_view(
+        &self,
+        key: &IdentityKey,
+        now: Timestamp,
+    ) -> Result<Option<PersonView>, StoreError>;
+
+    /// The graph of the person holding `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn graph(&self, key: &IdentityKey) -> Result<Option<GraphReport>, StoreError>;
+
+    /// The person's events (on every browser while it was theirs), newest first; `None` when
+    /// no graph holds `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn person_events(
+        &self,
+        key: &IdentityKey,
+        limit: usize,
+    ) -> Result<Option<Vec<StoredEvent>>, StoreError>;
+
+    /// Deletes the person holding `key` (right to be forgotten): identities, link records,
+    /// events and consent records, with an audit record and tombstones for the edges. `None`
+    /// when no graph holds `key`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be deleted; then nothing was.
+    fn delete_person(
+        &self,
+        key: &IdentityKey,
+        requested_by: &str,
+        now: Timestamp,
+    ) -> Result<Option<DeletionReport>, StoreError>;
+
+    /// Identities deleted at or after `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn tombstones(&self, since: Timestamp) -> Result<Vec<Tombstone>, StoreError>;
+
+    /// A snapshot version greater than any given before, even across restarts.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    fn next_snapshot_version(&self) -> Result<u64, StoreError>;
+
+    /// Counts.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn stats(&self) -> Result<Stats, StoreError>;
+}

@@ -1,0 +1,549 @@
+//! The embedded SQLite store.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use edgecdp_core::identity::graph::{GraphConfig, GraphEvent, owner_at};
+use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::{Ecid, IdentityKey, LinkRecord};
+use edgecdp_core::snapshot::Tombstone;
+use edgecdp_core::sync::{SyncBatch, SyncRecord};
+use edgecdp_core::time::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::graph::{
+    self, browsers, counter, insert_records, members_of, person_of, recompute, records_of,
+};
+use super::{Applied, DeletionReport, GraphReport, Stats, Store, StoreError, StoredEvent};
+
+/// The embedded SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    graph: Arc<GraphConfig>,
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: batches, events, consent changes.
+    "CREATE TABLE batches (
+        batch_id    TEXT PRIMARY KEY,
+        source      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        records     INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE events (
+        event_id      TEXT PRIMARY KEY,
+        datastream_id TEXT NOT NULL,
+        ecid          TEXT NOT NULL,
+        event_type    TEXT,
+        ts            INTEGER NOT NULL,
+        received_at   INTEGER NOT NULL,
+        batch_id      TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        xdm           TEXT NOT NULL,
+        data          TEXT
+     ) STRICT;
+     CREATE INDEX events_by_ecid ON events (ecid, ts DESC);
+     CREATE TABLE consent_changes (
+        id            INTEGER PRIMARY KEY,
+        datastream_id TEXT NOT NULL,
+        ecid          TEXT NOT NULL,
+        consent       TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        raw           TEXT NOT NULL,
+        batch_id      TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX consent_by_ecid ON consent_changes (ecid, at DESC);",
+    // 2: the identity graph, deletions.
+    "CREATE TABLE link_records (
+        record_key TEXT PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        source     TEXT NOT NULL,
+        identities TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE record_identities (
+        ns         TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (ns, id, record_key)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX record_identities_by_record ON record_identities (record_key);
+     CREATE TABLE graph_members (
+        ns         TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        person_ns  TEXT NOT NULL,
+        person_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        version    INTEGER NOT NULL,
+        PRIMARY KEY (ns, id)
+     ) STRICT;
+     CREATE INDEX graph_members_by_person ON graph_members (person_ns, person_id);
+     CREATE TABLE graph_events (
+        id      INTEGER PRIMARY KEY,
+        event   TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE deletions (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested    TEXT NOT NULL,
+        identities   TEXT NOT NULL,
+        counts       TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE tombstones (
+        ns         TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        PRIMARY KEY (ns, id)
+     ) STRICT;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;",
+];
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path, graph: GraphConfig) -> Result<SqliteStore, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        migrate(&mut conn).map_err(open_err)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            graph: Arc::new(graph),
+        })
+    }
+
+    /// Opens an existing database read-only (for inspection while a server writes to it).
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the file is missing or not a database.
+    pub fn open_read_only(path: &Path, graph: GraphConfig) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            graph: Arc::new(graph),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// When `key` was deleted, if it was.
+fn deleted_at(conn: &Connection, key: &IdentityKey) -> Result<Option<Timestamp>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT deleted_at FROM tombstones WHERE ns = ?1 AND id = ?2")?
+        .query_row(params![key.ns, key.id], |r| r.get(0))
+        .optional()?
+        .map(Timestamp))
+}
+
+/// Whether a record is about a deleted identity from before its deletion (a late delivery).
+fn forgotten(
+    conn: &Connection,
+    identities: impl IntoIterator<Item = IdentityKey>,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    for k in identities {
+        if deleted_at(conn, &k)?.is_some_and(|d| at <= d) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let xdm: String = r.get(8)?;
+    let data: Option<String> = r.get(9)?;
+    Ok(StoredEvent {
+        event_id: r.get(0)?,
+        datastream_id: r.get(1)?,
+        ecid: r.get(2)?,
+        event_type: r.get(3)?,
+        timestamp: Timestamp(r.get(4)?).to_rfc3339(),
+        received_at: Timestamp(r.get(5)?).to_rfc3339(),
+        batch_id: r.get(6)?,
+        source: r.get(7)?,
+        xdm: serde_json::from_str(&xdm).unwrap_or(serde_json::Value::Null),
+        data: data.and_then(|d| serde_json::from_str(&d).ok()),
+    })
+}
+
+const EVENT_COLUMNS: &str =
+    "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, xdm, data";
+
+/// Events of the person on each of their browsers while the browser was theirs, newest first.
+fn person_events_in(
+    conn: &Connection,
+    person: &IdentityKey,
+    config: &GraphConfig,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let members = members_of(conn, person, config)?;
+    let mut events = Vec::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"
+    ))?;
+    for (ecid, segments) in browsers(conn, person, &members, config)? {
+        for e in stmt.query_map([&ecid], read_event)? {
+            let e = e?;
+            let at = Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0));
+            if owner_at(&segments, at) == Some(person) {
+                events.push(e);
+            }
+        }
+    }
+    events.sort_by(|a, b| {
+        b.timestamp
+            .cmp(&a.timestamp)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
+    events.truncate(limit);
+    Ok(events)
+}
+
+impl Store for SqliteStore {
+    fn apply_batch(
+        &self,
+        batch: &SyncBatch,
+        received_at: Timestamp,
+    ) -> Result<Applied, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let seen: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM batches WHERE batch_id = ?1",
+                [&batch.batch_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if seen.is_some() {
+            return Ok(Applied {
+                applied: false,
+                events: 0,
+                forgotten: 0,
+            });
+        }
+        let mut events = 0;
+        let mut dropped = 0;
+        let mut seeds = BTreeSet::new();
+        {
+            let mut insert_event = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ))?;
+            let mut insert_consent = tx.prepare_cached(
+                "INSERT INTO consent_changes (datastream_id, ecid, consent, at, raw, batch_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for record in &batch.records {
+                match record {
+                    SyncRecord::Events(c) => {
+                        let device = IdentityKey::new(Ecid::NAMESPACE, c.ecid.as_str());
+                        for e in &c.events {
+                            if forgotten(&tx, [device.clone()], e.timestamp)? {
+                                dropped += 1;
+                                continue;
+                            }
+                            let data = e.data.as_ref().map(serde_json::to_string).transpose()?;
+                            events += insert_event.execute(params![
+                                e.event_id,
+                                c.datastream_id,
+                                c.ecid.as_str(),
+                                e.event_type,
+                                e.timestamp.millis(),
+                                c.received_at.millis(),
+                                batch.batch_id,
+                                batch.source,
+                                serde_json::to_string(&e.xdm)?,
+                                data,
+                            ])?;
+                        }
+                    }
+                    SyncRecord::Consent(c) => {
+                        insert_consent.execute(params![
+                            c.datastream_id,
+                            c.ecid.as_str(),
+                            c.consent.as_str(),
+                            c.at.millis(),
+                            serde_json::to_string(&c.raw)?,
+                            batch.batch_id,
+                        ])?;
+                    }
+                    SyncRecord::Links(links) => {
+                        let mut keep = Vec::with_capacity(links.records.len());
+                        for r in &links.records {
+                            if !forgotten(&tx, r.identities.iter().map(|i| i.key.clone()), r.at)? {
+                                keep.push(r.clone());
+                            }
+                        }
+                        for r in insert_records(&tx, &keep, &links.source)? {
+                            seeds.extend(r.identities.into_iter().map(|i| i.key));
+                        }
+                    }
+                }
+            }
+        }
+        if !seeds.is_empty() {
+            recompute(&tx, seeds, &self.graph)?;
+        }
+        tx.execute(
+            "INSERT INTO batches (batch_id, source, created_at, received_at, records) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                batch.batch_id,
+                batch.source,
+                batch.created_at.millis(),
+                received_at.millis(),
+                i64::try_from(batch.records.len()).unwrap_or(i64::MAX)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Applied {
+            applied: true,
+            events,
+            forgotten: dropped,
+        })
+    }
+
+    fn add_link_records(&self, records: &[LinkRecord], source: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let new = insert_records(&tx, records, source)?;
+        let seeds: BTreeSet<IdentityKey> = new
+            .iter()
+            .flat_map(|r| r.identities.iter().map(|i| i.key.clone()))
+            .collect();
+        if !seeds.is_empty() {
+            recompute(&tx, seeds, &self.graph)?;
+        }
+        tx.commit()?;
+        Ok(new.len())
+    }
+
+    fn events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 ORDER BY ts DESC, event_id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(
+            params![ecid, i64::try_from(limit).unwrap_or(i64::MAX)],
+            read_event,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn person_view(
+        &self,
+        key: &IdentityKey,
+        now: Timestamp,
+    ) -> Result<Option<PersonView>, StoreError> {
+        let conn = self.conn()?;
+        let Some(person) = person_of(&conn, key)? else {
+            return Ok(None);
+        };
+        let members = members_of(&conn, &person, &self.graph)?;
+        Ok(Some(PersonView {
+            person,
+            identities: members.into_iter().map(|m| m.key).collect(),
+            version: counter(&conn, "graph_version")?,
+            updated_at: now,
+        }))
+    }
+
+    fn graph(&self, key: &IdentityKey) -> Result<Option<GraphReport>, StoreError> {
+        let conn = self.conn()?;
+        let Some(person) = person_of(&conn, key)? else {
+            return Ok(None);
+        };
+        let members = members_of(&conn, &person, &self.graph)?;
+        let keys: BTreeSet<&IdentityKey> = members.iter().map(|m| &m.key).collect();
+        let mut events = Vec::new();
+        let mut stmt = conn.prepare_cached("SELECT event FROM graph_events ORDER BY id")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let event: GraphEvent = serde_json::from_str(&row?)?;
+            let concerns = match &event {
+                GraphEvent::LinkDropped { identity, kept, .. } => {
+                    keys.contains(identity) || keys.contains(kept)
+                }
+                GraphEvent::Evicted { person: p, .. } => keys.contains(p),
+            };
+            if concerns {
+                events.push(event);
+            }
+        }
+        Ok(Some(GraphReport {
+            person,
+            identities: members,
+            events,
+            version: counter(&conn, "graph_version")?,
+        }))
+    }
+
+    fn person_events(
+        &self,
+        key: &IdentityKey,
+        limit: usize,
+    ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
+        let conn = self.conn()?;
+        let Some(person) = person_of(&conn, key)? else {
+            return Ok(None);
+        };
+        person_events_in(&conn, &person, &self.graph, limit).map(Some)
+    }
+
+    fn delete_person(
+        &self,
+        key: &IdentityKey,
+        requested_by: &str,
+        now: Timestamp,
+    ) -> Result<Option<DeletionReport>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let Some(person) = person_of(&tx, key)? else {
+            return Ok(None);
+        };
+        let members = members_of(&tx, &person, &self.graph)?;
+        let identities: Vec<IdentityKey> = members.iter().map(|m| m.key.clone()).collect();
+        // Events: everything on their browsers while the browsers were theirs.
+        let events = person_events_in(&tx, &person, &self.graph, usize::MAX)?;
+        for e in &events {
+            tx.execute("DELETE FROM events WHERE event_id = ?1", [&e.event_id])?;
+        }
+        // Link records: every observation of their person identities, and of their browsers.
+        let mut records = BTreeSet::new();
+        for m in &members {
+            for r in records_of(&tx, &m.key)? {
+                let theirs = m.kind.is_person()
+                    || r.identities.iter().all(|i| {
+                        !self.graph.namespaces.kind(&i.key.ns).is_person()
+                            || identities.contains(&i.key)
+                    });
+                if theirs {
+                    records.insert(r.key);
+                }
+            }
+        }
+        let mut touched = BTreeSet::new();
+        for r in &records {
+            if let Some(rec) = graph::load_record(&tx, r)? {
+                touched.extend(
+                    rec.identities
+                        .into_iter()
+                        .map(|i| i.key)
+                        .filter(|k| !identities.contains(k)),
+                );
+            }
+            tx.execute("DELETE FROM record_identities WHERE record_key = ?1", [r])?;
+            tx.execute("DELETE FROM link_records WHERE record_key = ?1", [r])?;
+        }
+        let mut consents = 0;
+        for k in identities.iter().filter(|k| k.ns == Ecid::NAMESPACE) {
+            consents += tx.execute("DELETE FROM consent_changes WHERE ecid = ?1", [&k.id])?;
+        }
+        for k in &identities {
+            tx.execute(
+                "DELETE FROM graph_members WHERE ns = ?1 AND id = ?2",
+                params![k.ns, k.id],
+            )?;
+            tx.execute(
+                "INSERT INTO tombstones (ns, id, deleted_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (ns, id) DO UPDATE SET deleted_at = ?3",
+                params![k.ns, k.id, now.millis()],
+            )?;
+        }
+        if !touched.is_empty() {
+            recompute(&tx, touched, &self.graph)?;
+        }
+        let counts = serde_json::json!({ "events": events.len(), "linkRecords": records.len(), "consents": consents });
+        tx.execute(
+            "INSERT INTO deletions (at, requested_by, requested, identities, counts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now.millis(), requested_by, key.to_string(), serde_json::to_string(&identities)?, counts.to_string()],
+        )?;
+        let deletion_id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Some(DeletionReport {
+            deletion_id,
+            at: now.to_rfc3339(),
+            requested: key.clone(),
+            identities,
+            events: events.len(),
+            link_records: records.len(),
+            consents,
+        }))
+    }
+
+    fn tombstones(&self, since: Timestamp) -> Result<Vec<Tombstone>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT ns, id, deleted_at FROM tombstones WHERE deleted_at >= ?1")?;
+        let rows = stmt.query_map([since.millis()], |r| {
+            Ok(Tombstone {
+                key: IdentityKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                deleted_at: Timestamp(r.get(2)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn next_snapshot_version(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        graph::bump(&conn, "snapshot_version")
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let conn = self.conn()?;
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(Stats {
+            events: count("SELECT count(*) FROM events")?,
+            batches: count("SELECT count(*) FROM batches")?,
+            identities: count("SELECT count(*) FROM graph_members")?,
+            link_records: count("SELECT count(*) FROM link_records")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

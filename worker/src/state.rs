@@ -1,0 +1,130 @@
+//! Person views at the edge: cached in KV (`EDGE_STATE`), fetched from the origin on a miss.
+//!
+//! Keys are `view/{ns}/{id}`, values msgpack `PersonView`s, kept a day. A browser's cookie id
+//! that nobody knows is remembered as unknown for a minute (`none/{ns}/{id}`), so an anonymous
+//! visitor's page views do not each ask the origin.
+
+use edgecdp_core::codec::hex;
+use edgecdp_core::edge::Views;
+use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::{IdentityKey, Namespaces};
+use edgecdp_core::sync::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use edgecdp_core::time::Timestamp;
+use worker::{Fetch, Headers, Method, Request, RequestInit, kv::KvStore};
+
+use crate::bindings::Bindings;
+
+/// How long a view is cached (a day; deletions reach edges sooner through snapshot tombstones).
+const VIEW_TTL_SECS: u64 = 86_400;
+/// How long "the origin does not know this cookie" is remembered (KV's minimum TTL).
+const UNKNOWN_TTL_SECS: u64 = 60;
+
+/// KV keys must be at most 512 bytes and identity values are up to 1,024 characters: long
+/// keys are replaced by a digest.
+fn kv_key(prefix: &str, key: &IdentityKey) -> String {
+    let raw = format!("{prefix}/{}/{}", key.ns, key.id);
+    if raw.len() <= 480 {
+        raw
+    } else {
+        format!(
+            "{prefix}/{}/#{}",
+            key.ns,
+            hex(&edgecdp_core::mac::sha256(key.id.as_bytes()))
+        )
+    }
+}
+
+/// Loads the views of `keys`: KV, else the origin (cookies only when not recently unknown).
+pub(crate) async fn load(
+    kv: &KvStore,
+    b: &Bindings,
+    keys: &[IdentityKey],
+    namespaces: &Namespaces,
+    now: Timestamp,
+) -> Views {
+    let mut views = Views::new();
+    for key in keys {
+        let cached = kv.get(&kv_key("view", key)).bytes().await.ok().flatten();
+        if let Some(view) =
+            cached.and_then(|bytes| rmp_serde::from_slice::<PersonView>(&bytes).ok())
+        {
+            views.insert(key.clone(), view);
+            continue;
+        }
+        let person = namespaces.kind(&key.ns).is_person();
+        if !person && matches!(kv.get(&kv_key("none", key)).text().await, Ok(Some(_))) {
+            continue;
+        }
+        match fetch(b, key, now).await {
+            Ok(Some(view)) => {
+                store(kv, key, &view).await;
+                views.insert(key.clone(), view);
+            }
+            Ok(None) if !person => {
+                if let Ok(put) = kv.put(&kv_key("none", key), "1") {
+                    let _ = put.expiration_ttl(UNKNOWN_TTL_SECS).execute().await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("person view of {key} not fetched: {e}"),
+        }
+    }
+    views
+}
+
+/// Caches a view under one identity.
+pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &PersonView) {
+    let Ok(bytes) = rmp_serde::to_vec_named(view) else {
+        return;
+    };
+    match kv.put_bytes(&kv_key("view", key), &bytes) {
+        Ok(put) => {
+            if let Err(e) = put.expiration_ttl(VIEW_TTL_SECS).execute().await {
+                worker::console_error!("person view of {key} not cached: {e}");
+            }
+        }
+        Err(e) => worker::console_error!("person view of {key} not cached: {e}"),
+    }
+    let _ = kv.delete(&kv_key("none", key)).await;
+}
+
+/// `GET {origin}/v1/identities?ns=&id=`, signed.
+async fn fetch(
+    b: &Bindings,
+    key: &IdentityKey,
+    now: Timestamp,
+) -> Result<Option<PersonView>, String> {
+    let path = format!(
+        "/v1/identities?ns={}&id={}",
+        js_sys::encode_uri_component(&key.ns),
+        js_sys::encode_uri_component(&key.id)
+    );
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+    set(TIMESTAMP_HEADER, &now.millis().to_string())?;
+    set(
+        SIGNATURE_HEADER,
+        &sign(&b.sync_secret, "GET", &path, now, b""),
+    )?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let url = format!("{}{path}", b.origin_url);
+    let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
+    let mut response = Fetch::Request(request)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    match response.status_code() {
+        200 => {
+            let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+            rmp_serde::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+        404 => Ok(None),
+        s => Err(format!(
+            "origin answered {s}: {}",
+            response.text().await.unwrap_or_default()
+        )),
+    }
+}
