@@ -17,6 +17,10 @@ function run(fn, input) {
     const r = core.decodeIdentityCookie(input);
     return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.code };
   }
+  if (fn === "normalizeIdentity") {
+    const r = core.normalizeIdentity(input.ns, input.id);
+    return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.code };
+  }
   if (fn === "validateEvent") {
     const r = core.validateEvent(input);
     return r.ok ? { ok: true } : { ok: false, errors: (r.error.errors || []).map(({ path, code }) => ({ path, code })) };

@@ -10,12 +10,14 @@
 //! ```
 //!
 //! Exports (JavaScript names): `version()`, `specVersion()`, `validateEvent(event)`,
-//! `decodeIdentityCookie(value)`, `identityCookieName(orgId)`.
+//! `decodeIdentityCookie(value)`, `identityCookieName(orgId)`, `normalizeIdentity(ns, id)`.
+//! Identity rules use the built-in namespaces. (The identity graph itself is built at the
+//! origin; the browser never needs it, so its code stays out of this module.)
 
 mod convert;
 
 use edgecdp_core::field::{FieldError, Path};
-use edgecdp_core::identity::cookie;
+use edgecdp_core::identity::{Namespaces, cookie};
 use edgecdp_core::limits::Limits;
 use edgecdp_core::object;
 use edgecdp_core::value::Value;
@@ -108,7 +110,7 @@ fn validate(event: &JsValue) -> Result<Value, BindingError> {
         },
         errors: Vec::new(),
     })?;
-    Event::from_value(value, &Path::Root(""), &limits)
+    Event::read(value, &Path::Root(""), &limits, &Namespaces::defaults())
         .map(|e| e.to_value())
         .map_err(|errors| BindingError {
             code: "invalid_event",
@@ -140,4 +142,20 @@ pub fn decode_identity_cookie(value: &str) -> JsValue {
 #[wasm_bindgen(js_name = identityCookieName)]
 pub fn identity_cookie_name(org_id: &str) -> String {
     cookie::identity_cookie_name(org_id)
+}
+
+/// Normalizes an identity value of a built-in namespace (emails lower-cased, phones to E.164,
+/// ...); the error names what is wrong (`unknown_namespace`, `blocked_value`, `invalid_email`, ...).
+#[wasm_bindgen(js_name = normalizeIdentity)]
+pub fn normalize_identity(ns: &str, id: &str) -> JsValue {
+    envelope(
+        Namespaces::defaults()
+            .normalize(ns, id)
+            .map(Value::String)
+            .map_err(|e| BindingError {
+                code: e.code(),
+                message: e.to_string(),
+                errors: Vec::new(),
+            }),
+    )
 }

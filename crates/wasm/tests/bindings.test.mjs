@@ -18,6 +18,10 @@ function run(fn, input) {
       const r = glue.decodeIdentityCookie(input);
       return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.code };
     }
+    case "normalizeIdentity": {
+      const r = glue.normalizeIdentity(input.ns, input.id);
+      return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.code };
+    }
     case "identityCookieName":
       return { ok: true, value: glue.identityCookieName(input) };
     case "validateEvent": {

@@ -4,7 +4,7 @@
 //! | code | kind | priority | unique | normalization |
 //! |---|---|---|---|---|
 //! | `CRMID` | person | 10 | yes | trimmed |
-//! | `Email` | person | 20 | no | trimmed, lower-cased, must look like an address |
+//! | `Email` | person | 20 | no | trimmed, ASCII letters lower-cased, must look like an address |
 //! | `Email_LC_SHA256` | person | 30 | no | 64 hex digits, lower-cased |
 //! | `LoyaltyID` | person | 40 | no | trimmed |
 //! | `Phone` | person | 50 | no | E.164: `+` and 8–15 digits (separators and a `00` prefix accepted) |
@@ -47,7 +47,9 @@ pub enum Normalization {
     /// Surrounding whitespace removed.
     #[default]
     Trim,
-    /// Trimmed, lower-cased, and checked to look like `local@domain`.
+    /// Trimmed, ASCII letters lower-cased (other characters kept as given, so every host, the
+    /// browser included, normalizes the same way without Unicode case tables), and checked to
+    /// look like `local@domain`.
     Email,
     /// E.164: `+` followed by 8–15 digits; spaces, dots, dashes, parentheses and a `00` prefix
     /// are accepted on input.
@@ -224,7 +226,7 @@ impl Namespaces {
 }
 
 fn normalize_email(s: &str) -> Result<String, IdentityError> {
-    let lower = s.to_lowercase();
+    let lower = s.to_ascii_lowercase();
     let ok = match lower.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

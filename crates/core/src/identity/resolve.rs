@@ -169,18 +169,31 @@ pub fn resolve(
     }
 }
 
-fn make_view(mut identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> PersonView {
-    identities.sort_by(|a, b| (ns.priority(&a.ns), a).cmp(&(ns.priority(&b.ns), b)));
-    identities.dedup();
-    // A view may hold at most one identity of a unique namespace: the first kept (the record's
-    // own, which comes first by construction, or the best-ranked).
-    let mut kept: Vec<IdentityKey> = Vec::with_capacity(identities.len());
-    for k in identities {
-        if ns.is_unique(&k.ns) && kept.iter().any(|o| o.ns == k.ns) {
-            continue;
+fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> PersonView {
+    // Rank once (priority, then key), then one pass keeps the first of each identity and at
+    // most one identity of each unique namespace (the best-ranked).
+    let mut ranked: Vec<(u16, IdentityKey)> = identities
+        .into_iter()
+        .map(|k| (ns.priority(&k.ns), k))
+        .collect();
+    ranked.sort_unstable();
+    ranked.dedup();
+    let mut unique_seen: Vec<&str> = Vec::new();
+    let mut keep = vec![true; ranked.len()];
+    for (i, (_, k)) in ranked.iter().enumerate() {
+        if ns.is_unique(&k.ns) {
+            if unique_seen.contains(&k.ns.as_str()) {
+                keep[i] = false;
+            } else {
+                unique_seen.push(&k.ns);
+            }
         }
-        kept.push(k);
     }
+    let kept: Vec<IdentityKey> = ranked
+        .into_iter()
+        .zip(keep)
+        .filter_map(|((_, k), keep)| keep.then_some(k))
+        .collect();
     PersonView {
         person: kept
             .first()
