@@ -1,11 +1,24 @@
-// Luma storefront boot: configure edgecdp, send this page's view, and product views on "View".
+// Luma storefront boot: configure edgecdp, send this page's view, product views on "View", and
+// the demo login ("Sign in" in the header).
 // `?edge=<origin>` points the page at another edge (tests use it for the worker), `?debug=1`
-// turns on the SDK's debug mode; both are kept on the site's own links.
-// For tests, <html> gets data-ecid and data-pageview="sent" (or "error:<message>").
+// turns on the SDK's debug mode; both are kept on the site's own links. `?em=<email>` is the link
+// of Luma's emails: the page view names that email as an ambiguous identity, and the parameter is
+// then dropped from the address bar (it is never kept on links).
+// For tests, <html> gets data-ecid, data-pageview="sent" (or "error:<message>"), data-identities
+// (JSON of the identities the edge returned), and after a login data-login="done" (or
+// "error:<message>"); window.lumaLogin(email, crmid) logs in without the dialog.
 (function () {
   var params = new URLSearchParams(location.search);
   var root = document.documentElement;
   var keep = ["edge", "debug"].filter(function (k) { return params.has(k); });
+  var campaignEmail = (params.get("em") || "").trim();
+
+  if (params.has("em")) {
+    // The email must not linger in the address bar, the page view's URL or the next referrer.
+    var clean = new URL(location.href);
+    clean.searchParams.delete("em");
+    history.replaceState(history.state, "", clean.pathname + clean.search + clean.hash);
+  }
 
   edgecdp("configure", {
     datastreamId: "ds-luma",
@@ -14,20 +27,127 @@
     debug: params.get("debug") === "1"
   }).catch(report);
 
-  edgecdp("sendEvent", {
-    xdm: { eventType: "web.webpagedetails.pageViews", web: { webPageDetails: { name: document.body.dataset.page } } }
-  })
+  var pageView = { eventType: "web.webpagedetails.pageViews", web: { webPageDetails: { name: document.body.dataset.page } } };
+  // Someone arriving from an email is probably its recipient, not certainly: "ambiguous".
+  if (/^[^@\s]+@[^@\s]+$/.test(campaignEmail)) {
+    pageView.identityMap = { Email: [{ id: campaignEmail, authenticatedState: "ambiguous" }] };
+  }
+
+  edgecdp("sendEvent", { xdm: pageView })
     .then(function (result) { return result.identity || edgecdp("getIdentity"); })
     .then(function (identity) {
-      root.dataset.ecid = identity.ECID;
-      document.getElementById("ecid").textContent = identity.ECID;
+      showIdentities(identity);
       root.dataset.pageview = "sent";
     })
     .catch(report);
 
   function report(err) {
-    root.dataset.pageview = "error:" + ((err && err.message) || err);
+    root.dataset.pageview = "error:" + message(err);
   }
+
+  function message(err) {
+    return (err && err.message) || String(err);
+  }
+
+  /** The footer (ECID and the person's identities) and the test hooks. */
+  function showIdentities(identity) {
+    root.dataset.ecid = identity.ECID;
+    root.dataset.identities = JSON.stringify(identity);
+    document.getElementById("ecid").textContent = identity.ECID;
+    var person = Object.keys(identity)
+      .filter(function (code) { return code !== "ECID"; })
+      .map(function (code) { return code + " " + identity[code]; });
+    document.getElementById("identities").textContent = person.length ? person.join(" · ") : "nobody yet (anonymous)";
+  }
+
+  /** "sarah.rose@example.com" → "Sarah": the demo knows no names, only identities. */
+  function firstName(email) {
+    var word = String(email).split("@")[0].split(/[._+-]/)[0];
+    return word.charAt(0).toUpperCase() + word.slice(1);
+  }
+
+  function showSignedIn(name) {
+    var button = document.getElementById("sign-in");
+    document.getElementById("account-label").textContent = name;
+    button.setAttribute("aria-label", "Signed in as " + name + ": switch account");
+  }
+
+  // The account shown in the header on every page of this tab after a login here.
+  try {
+    var signedIn = sessionStorage.getItem("luma.signedIn");
+    if (signedIn) showSignedIn(signedIn);
+  } catch (err) {
+    // storage disabled: the header just offers "Sign in" again
+  }
+
+  /**
+   * Logs in: a `userAccount.login` event naming the person by Email (primary) and CRMID, both
+   * authenticated. Resolves with the sendEvent result (its `identity` holds what the edge
+   * returned), rejects with the SDK's error.
+   */
+  function lumaLogin(email, crmid) {
+    email = String(email || "").trim();
+    crmid = String(crmid || "").trim();
+    var identityMap = { Email: [{ id: email, authenticatedState: "authenticated", primary: true }] };
+    if (crmid) identityMap.CRMID = [{ id: crmid, authenticatedState: "authenticated" }];
+    delete root.dataset.login;
+    var sent = edgecdp("sendEvent", { xdm: { eventType: "userAccount.login", identityMap: identityMap } });
+    sent.then(
+      function (result) {
+        var identity = result.identity || {};
+        var name = firstName(identity.Email || email);
+        var greeting = document.querySelector("#greeting .wrap") || document.getElementById("greeting");
+        greeting.textContent = "Hi " + name + ", welcome back to Luma.";
+        showSignedIn(name);
+        try { sessionStorage.setItem("luma.signedIn", name); } catch (err) { /* see above */ }
+        if (result.identity) showIdentities(result.identity);
+        root.dataset.login = "done";
+      },
+      function (err) {
+        root.dataset.login = "error:" + message(err);
+      }
+    );
+    return sent;
+  }
+  window.lumaLogin = lumaLogin;
+
+  // The sign-in dialog.
+  var dialog = document.getElementById("sign-in-dialog");
+  var form = document.getElementById("sign-in-form");
+  var error = document.getElementById("sign-in-error");
+  document.getElementById("sign-in").addEventListener("click", function () {
+    error.textContent = "";
+    dialog.showModal();
+  });
+  dialog.querySelector("[data-close]").addEventListener("click", function () { dialog.close(); });
+  form.addEventListener("change", function (e) {
+    var account = e.target.closest('input[name="account"]');
+    if (!account) return;
+    form.elements.email.value = account.dataset.email;
+    form.elements.crmid.value = account.dataset.crmid;
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var email = form.elements.email;
+    var crmid = form.elements.crmid;
+    var invalid = [email, crmid].filter(function (field) { return !field.checkValidity(); });
+    [email, crmid].forEach(function (field) { field.setAttribute("aria-invalid", String(invalid.indexOf(field) >= 0)); });
+    if (invalid.length) {
+      error.textContent = invalid[0] === email ? "Enter your email address, like name@example.com." : "Enter your customer number, like crm-1042.";
+      invalid[0].focus();
+      return;
+    }
+    var submit = form.querySelector('[type="submit"]');
+    submit.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    error.textContent = "";
+    lumaLogin(email.value, crmid.value)
+      .then(function () { dialog.close(); }, function (err) { error.textContent = "Sign-in failed: " + message(err); })
+      .then(function () {
+        submit.disabled = false;
+        form.removeAttribute("aria-busy");
+      });
+  });
 
   document.addEventListener("click", function (e) {
     var card = e.target.closest && e.target.closest("[data-view-product]") && e.target.closest("[data-sku]");

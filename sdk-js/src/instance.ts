@@ -52,8 +52,12 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
   let resolved: Resolved | undefined;
   let markReady!: (r: Resolved) => void;
   const ready = new Promise<Resolved>((r) => (markReady = r));
-  /** The ECID from the last `identity:result` (or the decoded cookie). */
-  let ecid: string | undefined;
+  /**
+   * The identities of the last response that carried `identity:result` (or the ECID decoded from
+   * the cookie): namespace code → id. Replaced as a whole, never merged, so a logout or another
+   * person's login does not leave the previous person's ids behind.
+   */
+  let known: Identity | undefined;
   /** Settles when the request that may establish the identity is done. */
   let gate: Promise<void> | undefined;
   /** Calls whose responses may still bring the ECID. */
@@ -115,16 +119,27 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
     const response = await parse(await post(url, JSON.stringify(body)), requestId);
     debugLog(r, "←", response);
     const cookieDomain = r.config.cookieDomain ?? domain();
+    let ids: Record<string, string> | undefined;
     for (const handle of response.handle) {
       const items = handle && Array.isArray(handle.payload) ? handle.payload : [];
       if (!items.length) continue;
       if (handle.type == "state:store") {
         for (const item of items as StateStoreItem[]) if (item) writeCookie(item, cookieDomain);
       } else if (handle.type == "identity:result") {
+        // Repeated handles of a type are one list (edge-protocol.md §3.1); the first id per code wins.
+        ids ||= Object.create(null) as Record<string, string>; // no inherited keys: `in` is exact
         for (const item of items as IdentityResultItem[]) {
-          if (item && item.namespace && item.namespace.code == "ECID" && item.id) ecid = item.id;
+          const code = item && item.namespace && item.namespace.code;
+          if (typeof code == "string" && code && !(code in ids) && typeof item.id == "string" && item.id) {
+            ids[code] = item.id;
+          }
         }
       }
+    }
+    if (ids) {
+      // The ECID is the browser's, not the person's: an answer without one keeps the one we have.
+      ids.ECID ||= known ? known.ECID : "";
+      if (ids.ECID) known = { ...ids } as Identity;
     }
     if (r.config.debug) {
       for (const e of response.errors || []) console.error(PREFIX, "edge error:", e);
@@ -174,7 +189,7 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
         .filter((h) => h && h.type == "personalization:decisions" && Array.isArray(h.payload))
         .flatMap((h) => h.payload as Proposition[]),
     };
-    if (ecid) result.identity = { ECID: ecid };
+    if (known) result.identity = { ...known };
     if (response.errors) result.errors = response.errors;
     if (response.warnings) result.warnings = response.warnings;
     return result;
@@ -182,15 +197,17 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
 
   async function getIdentity(): Promise<Identity> {
     const r = await ready;
-    while (!ecid && inflight.size) await Promise.allSettled([...inflight]);
-    if (!ecid) {
+    while (!known && inflight.size) await Promise.allSettled([...inflight]);
+    if (!known) {
       // The codec lives in the Rust core only: decode through the lazy chunk, never in JS.
+      // The cookie holds the ECID alone; the person's ids come with the next response.
       const cookie = readCookies()[r.prefix + "identity"];
-      if (cookie) ecid = ecid || (await decodeCookie(r, cookie));
-      if (!ecid) await request(r, "identity/acquire", {});
-      if (!ecid) throw new Error("edgecdp: the edge returned no ECID.");
+      const ecid = cookie && (await decodeCookie(r, cookie));
+      if (ecid && !known) known = { ECID: ecid };
+      if (!known) await request(r, "identity/acquire", {});
+      if (!known) throw new Error("edgecdp: the edge returned no ECID.");
     }
-    return { ECID: ecid };
+    return { ...known };
   }
 
   return {

@@ -45,10 +45,20 @@ export interface Config {
   coreUrl?: string;
 }
 
+/**
+ * How an identity of an identity map was asserted (see README, "Login and identities"):
+ * - `"authenticated"`: the visitor proved it (a login). Links this browser to the person; on a
+ *   shared browser the last authenticated person wins.
+ * - `"ambiguous"`: probably this visitor (an email link, a typed-in address). Links the browser
+ *   only while no one has authenticated on it.
+ * - `"loggedOut"`: the person logged out. Recorded on the event; links nothing.
+ */
+export type AuthenticatedState = "ambiguous" | "authenticated" | "loggedOut";
+
 /** One identity of an XDM identity map. */
 export interface IdentityItem {
   id: string;
-  authenticatedState?: "ambiguous" | "authenticated" | "loggedOut";
+  authenticatedState?: AuthenticatedState;
   primary?: boolean;
   [field: string]: unknown;
 }
@@ -141,10 +151,26 @@ export interface EdgeProblem {
   [field: string]: unknown;
 }
 
-/** The device identity. */
+/**
+ * The visitor's identities, namespace code → id, as the edge last returned them in
+ * `identity:result` (the first id per namespace). Anonymous visitors have the ECID alone; once
+ * the browser is linked to a person (a login, an email link), the person's identities the edge
+ * knows come too, normalized by the edge (emails lower-cased). Other namespace codes than the ones
+ * named here (custom namespaces) appear under their code.
+ */
 export interface Identity {
-  /** The Experience Cloud ID minted by the edge (38 digits). */
+  /** The Experience Cloud ID of this browser, minted by the edge (38 digits). Always present. */
   ECID: string;
+  /** The customer id of the person this browser is linked to. */
+  CRMID?: string;
+  /** The person's email address. */
+  Email?: string;
+  /** The person's loyalty program id. */
+  LoyaltyID?: string;
+  /** The person's phone number (E.164). */
+  Phone?: string;
+  /** Any other namespace the edge returned. */
+  [namespace: string]: string | undefined;
 }
 
 /** What `sendEvent` resolves with. */
@@ -155,7 +181,11 @@ export interface SendEventResult {
   handle: Handle[];
   /** The payloads of all `personalization:decisions` handles, flattened. */
   propositions: Proposition[];
-  /** The identity known after this response (absent if none was ever returned). */
+  /**
+   * The identities known after this response: the ECID, and the person's identities when the
+   * browser is linked to one (absent if no ECID was ever returned). A copy: changing it changes
+   * nothing in the SDK.
+   */
   identity?: Identity;
   /** Non-fatal `errors[]` of the response, if any. */
   errors?: EdgeProblem[];
@@ -169,7 +199,12 @@ export interface Instance {
   configure(config: Config): Promise<void>;
   /** Sends one event to `/v1/interact`; resolves with the parsed response. */
   sendEvent(options?: SendEventOptions): Promise<SendEventResult>;
-  /** The ECID: from memory, from the identity cookie, or from `/v1/identity/acquire`. */
+  /**
+   * The visitor's identities as the last response gave them, without a request once known.
+   * Before any response on this page: waits for a request in flight, else decodes the ECID from
+   * the identity cookie (the ECID alone: the person's ids come with the next response), else asks
+   * `/v1/identity/acquire`.
+   */
   getIdentity(): Promise<Identity>;
 }
 

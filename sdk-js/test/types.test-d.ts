@@ -5,9 +5,11 @@ import {
   EdgeError,
   VERSION,
   type CommandFunction,
+  type AuthenticatedState,
   type Config,
   type Envelope,
   type Identity,
+  type IdentityMap,
   type Instance,
   type SendEventOptions,
   type SendEventResult,
@@ -53,7 +55,35 @@ async function usage(): Promise<void> {
   const identity = await sdk.getIdentity();
   assertType<Equal<typeof identity, Identity>>(true);
   const id: string = identity.ECID;
-  void id;
+  // The person's identities, when the browser is linked to one: known codes and any other.
+  const crm: string | undefined = identity.CRMID;
+  const email: string | undefined = identity.Email;
+  const loyalty: string | undefined = identity["LoyaltyID"];
+  const custom: string | undefined = identity.LumaMemberID;
+  void [id, crm, email, loyalty, custom];
+  // @ts-expect-error a person identity may be absent (anonymous visitors have the ECID alone)
+  const crmRequired: string = identity.CRMID;
+  void crmRequired;
+  for (const [code, value] of Object.entries(identity)) void [code.length, value?.length];
+  const all: Identity = { ECID: "1", CRMID: "crm-1042", Email: "sarah.rose@example.com", LoyaltyID: "LY-778", Custom: "x" };
+  // @ts-expect-error the ECID is always there
+  const noEcid: Identity = { CRMID: "crm-1042" };
+  // @ts-expect-error ids are strings
+  const numeric: Identity = { ECID: "1", CRMID: 1042 };
+  void [all, noEcid, numeric];
+  const fromResult: string | undefined = result.identity?.LoyaltyID;
+  void fromResult;
+
+  const state: AuthenticatedState = "ambiguous";
+  const loginMap: IdentityMap = {
+    Email: [{ id: "sarah.rose@example.com", authenticatedState: "authenticated", primary: true }],
+    CRMID: [{ id: "crm-1042", authenticatedState: "authenticated" }],
+  };
+  await sdk.sendEvent({ xdm: { eventType: "userAccount.login", identityMap: loginMap } });
+  await sdk.sendEvent({ xdm: { identityMap: { Email: [{ id: "sarah.rose@example.com", authenticatedState: state }] } } });
+  // @ts-expect-error AuthenticatedState is one of ambiguous | authenticated | loggedOut
+  const badState: AuthenticatedState = "loggedIn";
+  void badState;
 
   await sdk.sendEvent();
   await sdk.sendEvent({ type: "web.webinteraction.linkClicks" });

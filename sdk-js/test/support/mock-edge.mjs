@@ -3,7 +3,8 @@
 //
 //   node sdk-js/test/support/mock-edge.mjs [port]     → http://127.0.0.1:<port>/ serves the Luma demo
 //
-// It is a test double, not the edge: ECIDs are random, nothing is stored.
+// It is a test double, not the edge: ECIDs are random, and the only state is a small identity
+// directory per server (which browser is linked to which demo person), kept in memory.
 import { randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -39,15 +40,65 @@ export function ecidFromCookieValue(value) {
   }
 }
 
-/** The handles establishing `ecid` for `orgId`. */
-export function identityHandles(ecid, orgId = "LUMA123@AdobeOrg") {
+/**
+ * The handles establishing `ecid` for `orgId`; `person` (namespace code → id, e.g.
+ * `{ CRMID: "crm-1042", Email: "sarah.rose@example.com" }`) adds the person's identities after the
+ * ECID, in that order, as the edge does once the browser is linked to someone.
+ */
+export function identityHandles(ecid, orgId = "LUMA123@AdobeOrg", person = {}) {
+  const ids = [["ECID", ecid], ...Object.entries(person)];
   return [
-    { type: "identity:result", payload: [{ id: ecid, namespace: { code: "ECID" } }] },
+    { type: "identity:result", payload: ids.map(([code, id]) => ({ id, namespace: { code } })) },
     {
       type: "state:store",
       payload: [{ key: `kndctr_${orgId.replace(/@/g, "_")}_identity`, value: identityCookieValue(ecid), maxAge: 34128000 }],
     },
   ];
+}
+
+/** The persons the demo's origin knows (CRM + loyalty), identities in the edge's order. */
+export const DEMO_PEOPLE = {
+  sarah: { CRMID: "crm-1042", Email: "sarah.rose@example.com", LoyaltyID: "LY-778" },
+  bob: { CRMID: "crm-2077", Email: "bob.carter@example.com" },
+};
+
+/**
+ * The mock's identity directory: persons (namespace code → id) and which person each ECID is
+ * linked to. A much simplified version of the edge's linking rules, enough for the demo:
+ * an `authenticated` person identity links the browser (the last login wins), an `ambiguous` one
+ * links it only while no one has logged in on it, `loggedOut` links nothing. Identities nobody
+ * knows make a new person. Emails are lower-cased, as the edge normalizes them.
+ */
+export function createDirectory(people = DEMO_PEOPLE) {
+  const persons = Object.values(people).map((p) => ({ ...p }));
+  /** ECID → { person, authenticated } */
+  const links = new Map();
+  const normalize = (code, id) => (code === "Email" ? String(id).trim().toLowerCase() : String(id).trim());
+  return {
+    links,
+    /** Applies one event's identityMap for `ecid`. */
+    observe(ecid, identityMap) {
+      if (!identityMap || typeof identityMap !== "object") return;
+      const given = [];
+      for (const [code, items] of Object.entries(identityMap)) {
+        if (code === "ECID" || !Array.isArray(items)) continue;
+        for (const item of items) {
+          if (item && item.id) given.push({ code, id: normalize(code, item.id), state: item.authenticatedState || "ambiguous" });
+        }
+      }
+      const linking = given.filter((g) => g.state !== "loggedOut");
+      if (!linking.length) return;
+      let person = persons.find((p) => linking.some((g) => p[g.code] === g.id));
+      if (!person) persons.push((person = {}));
+      for (const g of linking) person[g.code] ??= g.id;
+      const authenticated = linking.some((g) => g.state === "authenticated");
+      if (authenticated || !links.get(ecid)?.authenticated) links.set(ecid, { person, authenticated });
+    },
+    /** The person `ecid` is linked to (namespace code → id), or `{}`. */
+    personOf(ecid) {
+      return { ...links.get(ecid)?.person };
+    },
+  };
 }
 
 /** An Adobe-format fatal error body. */
@@ -57,9 +108,11 @@ export function errorBody(status, code, title, detail) {
 
 /**
  * The edge: `{ pathname, searchParams, body, cookieHeader }` → `{ status, json }`.
- * The ECID comes from the Cookie header, else meta.state.entries, else is minted.
+ * The ECID comes from the Cookie header, else meta.state.entries, else is minted. The events'
+ * identityMaps are applied to `directory` (a fresh, empty-handed one by default), and
+ * `identity:result` names the person the browser is linked to after them.
  */
-export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }) {
+export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, directory = createDirectory()) {
   const m = /^\/[^/]+(?:\/[^/]+)?\/v1\/(interact|collect|identity\/acquire|privacy\/set-consent)$/.exec(pathname);
   if (!m) return { status: 404, json: errorBody(404, "EXEG-0001-404", "Not found", `No route for ${pathname}.`) };
   const configId = searchParams.get("configId");
@@ -73,16 +126,18 @@ export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }) 
   const fromEntries = body?.meta?.state?.entries?.find((e) => e.key === key)?.value;
   const raw = fromHeader ? fromHeader.slice(key.length + 1) : fromEntries;
   const ecid = (raw && ecidFromCookieValue(raw)) || mintEcid();
-  return { status: 200, json: { requestId: searchParams.get("requestId"), handle: identityHandles(ecid, orgId) } };
+  for (const event of Array.isArray(body?.events) ? body.events : []) directory.observe(ecid, event?.xdm?.identityMap);
+  return { status: 200, json: { requestId: searchParams.get("requestId"), handle: identityHandles(ecid, orgId, directory.personOf(ecid)) } };
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".wasm": "application/wasm", ".map": "application/json", ".json": "application/json" };
 
 /**
  * Serves `/sdk/*` from sdk-js/dist, the edge under `/ee/`, anything else from demo-site/.
- * Every edge request is passed to `onEdge(req)` (for assertions) before it is answered.
+ * Every edge request is passed to `onEdge(req)` (for assertions) before it is answered; the
+ * server's identity links live in `directory` (returned too, for tests that inspect it).
  */
-export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {} } = {}) {
+export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {}, directory = createDirectory() } = {}) {
   const demoRoot = join(REPO_ROOT, "demo-site");
   const sdkDist = join(SDK_ROOT, "dist");
   const server = createServer(async (req, res) => {
@@ -103,7 +158,7 @@ export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {} } 
         body = undefined;
       }
       onEdge({ url, headers: req.headers, body });
-      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie });
+      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie }, directory);
       res.writeHead(out.status, { ...cors, ...(out.json ? { "Content-Type": "application/json" } : {}) });
       res.end(out.json ? JSON.stringify(out.json) : undefined);
       return;
@@ -119,7 +174,7 @@ export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {} } 
     }
   });
   return new Promise((resolve) =>
-    server.listen(port, host, () => resolve({ server, origin: `http://${host}:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })),
+    server.listen(port, host, () => resolve({ server, directory, origin: `http://${host}:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })),
   );
 }
 
