@@ -88,6 +88,8 @@ export async function startWorker(originUrl) {
       EDGECDP_EDGE_NAME: "worker-e2e",
       EDGECDP_SYNC_SECRET: DEMO_SECRETS.sync,
       EDGECDP_COOKIE_KEYS: DEMO_SECRETS.cookieKeys,
+      // Deletions reach the edge with the next snapshot: recheck every second in tests.
+      EDGECDP_SNAPSHOT_RECHECK_SECS: "1",
     },
     host: "127.0.0.1",
     port: 0,
@@ -163,4 +165,15 @@ export async function decodeCookie(value) {
   const r = glue.decodeIdentityCookie(value);
   if (!r.ok) throw new Error(`the identity cookie does not decode: ${r.error.message}`);
   return r.value;
+}
+
+/** Calls the origin's admin API with the demo key; resolves `{ status, body }`. */
+export async function admin(origin, method, path, body) {
+  const r = await fetch(origin.url + path, {
+    method,
+    headers: { authorization: `Bearer ${DEMO_SECRETS.admin}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
 }

@@ -8,6 +8,8 @@ pub(crate) struct Bindings {
     pub(crate) edge_name: String,
     pub(crate) sync_secret: Vec<u8>,
     pub(crate) cookie_keys: Vec<Vec<u8>>,
+    /// How long a definitions snapshot serves before the origin is asked again, in ms.
+    pub(crate) snapshot_recheck_ms: i64,
 }
 
 /// A binding that is missing or empty.
@@ -49,6 +51,11 @@ impl Bindings {
             edge_name: text(env, "EDGECDP_EDGE_NAME").unwrap_or_else(|_| "worker".into()),
             sync_secret: text(env, "EDGECDP_SYNC_SECRET")?.into_bytes(),
             cookie_keys,
+            snapshot_recheck_ms: text(env, "EDGECDP_SNAPSHOT_RECHECK_SECS")
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|s| *s >= 0)
+                .map_or(30_000, |s| s * 1000),
         })
     }
 }

@@ -17,10 +17,12 @@
 //! | `EDGECDP_EDGE_NAME` | var | this edge's name in batches (default `worker`) |
 //! | `EDGECDP_SYNC_SECRET` | secret | signs `/v1/sync` and `/v1/snapshot` calls |
 //! | `EDGECDP_COOKIE_KEYS` | secret | identity cookie keys, comma-separated, first signs |
+//! | `EDGECDP_SNAPSHOT_RECHECK_SECS` | var | how long a snapshot serves before the origin is asked again (default 30) |
 //! | `EDGE_STATE` | KV namespace | person views, cached per identity |
 //!
 //! The definitions snapshot is fetched from the origin and kept per isolate, rechecked every 30
-//! seconds with `If-None-Match`; a failed refresh keeps serving the last good snapshot.
+//! seconds (`EDGECDP_SNAPSHOT_RECHECK_SECS`) with `If-None-Match`; a failed refresh keeps
+//! serving the last good snapshot. Deletions reach the edge this way, as tombstones.
 
 #![cfg(target_arch = "wasm32")]
 

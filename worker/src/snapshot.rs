@@ -10,9 +10,6 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::bindings::Bindings;
 
-/// How long a snapshot serves before the origin is asked whether it changed.
-const RECHECK_MS: i64 = 30_000;
-
 struct Cached {
     snapshot: Rc<Snapshot>,
     etag: Option<String>,
@@ -30,7 +27,7 @@ thread_local! {
 /// A sentence when there is no snapshot at all (first request and the origin unreachable).
 pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>, String> {
     let (cached, etag) = CACHE.with_borrow(|c| match c {
-        Some(c) if now.millis() - c.checked_at.millis() < RECHECK_MS => {
+        Some(c) if now.millis() - c.checked_at.millis() < b.snapshot_recheck_ms => {
             (Some(Rc::clone(&c.snapshot)), None)
         }
         Some(c) => (None, Some(c.etag.clone())),
