@@ -118,13 +118,13 @@ fn graphs_json(g: &Graphs) -> Json {
     let owners: serde_json::Map<String, Json> = g
         .owners
         .iter()
-        .map(|(d, segs)| {
-            (
-                d.to_string(),
-                segs.iter()
-                    .map(|(t, p)| json!([t.to_rfc3339(), p.to_string()]))
-                    .collect(),
-            )
+        .map(|o| {
+            let segments = o
+                .owners
+                .iter()
+                .map(|(t, p)| json!([t.to_rfc3339(), p.to_string()]))
+                .collect();
+            (o.device.to_string(), segments)
         })
         .collect();
     json!({ "persons": persons, "events": events, "owners": owners })

@@ -375,3 +375,138 @@ async fn workers_fetch_the_signed_snapshot() {
         401
     );
 }
+
+async fn admin_call(
+    s: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut req = client().request(method, s.url(path)).bearer_auth(ADMIN_KEY);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_owned());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_identity_admin_api_names_every_bad_input() {
+    use reqwest::Method;
+    let s = Server::start();
+    // Auth first.
+    assert_eq!(
+        client()
+            .get(s.url("/api/identities/graph?ns=Email&id=a@b.c"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let wrong = client()
+        .get(s.url("/api/identities/graph?ns=Email&id=a@b.c"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    // Queries.
+    let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Email", None).await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (400, Some("missing_identity"))
+    );
+    let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Fax&id=1", None).await;
+    assert_eq!(st, 400);
+    assert_eq!(body["error"]["errors"][0]["code"], "unknown_namespace");
+    let (st, body) = admin_call(
+        &s,
+        Method::GET,
+        "/api/identities/graph?ns=Email&id=nobody%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (404, Some("unknown_identity"))
+    );
+    assert_eq!(
+        admin_call(&s, Method::DELETE, "/api/profiles?ns=CRMID&id=ghost", None)
+            .await
+            .0,
+        404
+    );
+    // Bodies.
+    let (st, body) = admin_call(
+        &s,
+        Method::POST,
+        "/api/identities/simulate",
+        Some("{not json"),
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let (st, body) = admin_call(
+        &s,
+        Method::POST,
+        "/api/identities/simulate",
+        Some(r#"{"events":[{"identityMap":{"Email":[{"id":"x"}]}}]}"#),
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(
+        body["error"]["errors"][0]["path"],
+        "events[0].xdm.identityMap.Email[0].id"
+    );
+    let (st, body) = admin_call(
+        &s,
+        Method::POST,
+        "/api/identities/simulate",
+        Some(r#"{"events":[{"identityMap":{"ECID":[{"id":"11111111111111111111111111111111111111"}],"CRMID":[{"id":"c1","authenticatedState":"authenticated"}]}}]}"#),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(body["persons"][0]["members"].as_array().unwrap().len(), 2);
+    let (st, body) = admin_call(
+        &s,
+        Method::POST,
+        "/api/identities/links",
+        Some(r#"{"source":"crm","records":[{"at":"2026-01-01T00:00:00Z","identities":[{"ns":"CRMID","id":"c9"},{"ns":"Email","id":"C9@Example.com"}]},{"identities":[]},"x"]}"#),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (body["accepted"].as_u64(), body["added"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let rejected: Vec<u64> = body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        rejected,
+        [1, 2],
+        "each bad row is reported, the good one kept"
+    );
+    let (st, body) = admin_call(
+        &s,
+        Method::GET,
+        "/api/identities/graph?ns=Email&id=c9%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(
+        st, 200,
+        "lookups normalize the value like ingestion does: {body}"
+    );
+    assert_eq!(body["person"]["id"], "c9");
+}

@@ -249,9 +249,9 @@ pub struct Graphs {
     pub persons: Vec<Person>,
     /// What was dropped or evicted, in a stable order.
     pub events: Vec<GraphEvent>,
-    /// For each cookie or device that ever linked: its owners over time, oldest first
-    /// (`(since, person key)`), for attributing history.
-    pub owners: BTreeMap<IdentityKey, Vec<(Timestamp, IdentityKey)>>,
+    /// For each cookie or device that ever linked (sorted by device): its owners over time,
+    /// for attributing history.
+    pub owners: Vec<DeviceOwners>,
 }
 
 impl Graphs {
@@ -266,11 +266,25 @@ impl Graphs {
     /// when it never linked.
     #[must_use]
     pub fn owner_at(&self, key: &IdentityKey, at: Timestamp) -> Option<&IdentityKey> {
-        match self.owners.get(key) {
+        let found = self
+            .owners
+            .binary_search_by(|o| o.device.cmp(key))
+            .ok()
+            .map(|i| &self.owners[i].owners);
+        match found {
             Some(segments) if !segments.is_empty() => owner_at(segments, at),
             _ => self.person_of(key).map(|p| &p.key),
         }
     }
+}
+
+/// A cookie's or device's owners over time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceOwners {
+    /// The cookie or device.
+    pub device: IdentityKey,
+    /// `(since, person key)`, oldest first.
+    pub owners: Vec<(Timestamp, IdentityKey)>,
 }
 
 /// Union-find over identity indices, each root holding its unique-namespace identities.
@@ -459,9 +473,9 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
     let graphs_so_far = Graphs {
         persons,
         events: Vec::new(),
-        owners: BTreeMap::new(),
+        owners: Vec::new(),
     };
-    let mut owners = BTreeMap::new();
+    let mut owners = Vec::with_capacity(owning.len());
     for (device, (_, records)) in &owning {
         let mut segments: Vec<(Timestamp, IdentityKey)> = records
             .iter()
@@ -477,7 +491,10 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
             .collect();
         segments.sort();
         segments.dedup();
-        owners.insert((*device).clone(), segments);
+        owners.push(DeviceOwners {
+            device: (*device).clone(),
+            owners: segments,
+        });
     }
     events.sort_by(event_order);
     Graphs {
