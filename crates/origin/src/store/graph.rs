@@ -179,10 +179,15 @@ pub(super) fn recompute(
     let mut event =
         conn.prepare_cached("INSERT OR IGNORE INTO graph_events (event, version) VALUES (?1, ?2)")?;
     for e in &graphs.events {
-        event.execute(params![
+        let new = event.execute(params![
             serde_json::to_string(e)?,
             i64::try_from(version).unwrap_or(i64::MAX)
         ])?;
+        if new == 1 {
+            // Never silent: each dropped link and each eviction is logged once and kept in
+            // graph_events (the graph API lists them).
+            tracing::warn!(event = ?e, "identity graph");
+        }
     }
     Ok(())
 }
