@@ -2,13 +2,13 @@
 
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::identity::CookieKeys;
-use edgecdp_core::sync::{SIGNATURE_HEADER, SyncBatch, TIMESTAMP_HEADER, sign};
+use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
-use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Context, Env, Headers, Method, Request, Response, Result};
 
 use crate::bindings::Bindings;
-use crate::{snapshot, state};
+use crate::{origin, snapshot, state};
 
 #[wasm_bindgen]
 extern "C" {
@@ -23,7 +23,7 @@ fn entropy<const N: usize>() -> [u8; N] {
     buf
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     #[allow(clippy::cast_possible_truncation)]
     Timestamp(js_sys::Date::now() as i64)
 }
@@ -86,9 +86,7 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
             let views = match &kv {
-                Ok(kv) => {
-                    state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces, at).await
-                }
+                Ok(kv) => state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await,
                 Err(e) => {
                     worker::console_error!(
                         "the KV binding EDGE_STATE is missing ({e}); serving without person views"
@@ -129,39 +127,20 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
 
 /// Posts a batch to the origin's `/v1/sync`, signed.
 async fn ship(b: Bindings, batch: SyncBatch) {
-    const PATH: &str = "/v1/sync";
     let result = async {
         let body = batch.encode().map_err(|e| e.to_string())?;
-        let at = now();
-        let headers = Headers::new();
-        headers
-            .set("content-type", "application/msgpack")
-            .map_err(|e| e.to_string())?;
-        headers
-            .set(TIMESTAMP_HEADER, &at.millis().to_string())
-            .map_err(|e| e.to_string())?;
-        headers
-            .set(
-                SIGNATURE_HEADER,
-                &sign(&b.sync_secret, "POST", PATH, at, &body),
-            )
-            .map_err(|e| e.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-        let url = format!("{}{PATH}", b.origin_url);
-        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
-        let mut response = Fetch::Request(request)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        match response.status_code() {
-            200 => Ok(()),
-            s => Err(format!(
-                "origin answered {s}: {}",
-                response.text().await.unwrap_or_default()
-            )),
+        let response = origin::call(
+            &b,
+            Method::Post,
+            "/v1/sync",
+            Some(&body),
+            &[("content-type", "application/msgpack")],
+        )
+        .await?;
+        if response.status_code() == 200 {
+            Ok(())
+        } else {
+            Err(origin::unexpected(response).await)
         }
     }
     .await;

@@ -28,6 +28,7 @@
 
 mod bindings;
 mod edge;
+mod origin;
 mod snapshot;
 mod state;
 

@@ -4,11 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use edgecdp_core::snapshot::Snapshot;
-use edgecdp_core::sync::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use edgecdp_core::time::Timestamp;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::Method;
 
 use crate::bindings::Bindings;
+use crate::origin;
 
 struct Cached {
     snapshot: Rc<Snapshot>,
@@ -36,7 +36,7 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
     if let Some(s) = cached {
         return Ok(s);
     }
-    match fetch(b, now, etag.flatten().as_deref()).await {
+    match fetch(b, etag.flatten().as_deref()).await {
         Ok(Some((snapshot, etag))) => {
             let snapshot = Rc::new(snapshot);
             CACHE.with_borrow_mut(|c| {
@@ -79,29 +79,10 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
 /// The snapshot and its ETag, or `None` when unchanged (304).
 async fn fetch(
     b: &Bindings,
-    now: Timestamp,
     etag: Option<&str>,
 ) -> Result<Option<(Snapshot, Option<String>)>, String> {
-    const PATH: &str = "/v1/snapshot";
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set(TIMESTAMP_HEADER, &now.millis().to_string())?;
-    set(
-        SIGNATURE_HEADER,
-        &sign(&b.sync_secret, "GET", PATH, now, b""),
-    )?;
-    if let Some(e) = etag {
-        set("if-none-match", e)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let url = format!("{}{PATH}", b.origin_url);
-    let request =
-        Request::new_with_init(&url, &init).map_err(|e| format!("bad origin URL {url}: {e}"))?;
-    let mut response = Fetch::Request(request)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url} failed: {e}"))?;
+    let extra: Vec<(&str, &str)> = etag.map(|e| ("if-none-match", e)).into_iter().collect();
+    let mut response = origin::call(b, Method::Get, "/v1/snapshot", None, &extra).await?;
     match response.status_code() {
         200 => {
             let etag = response.headers().get("etag").ok().flatten();
@@ -110,9 +91,6 @@ async fn fetch(
             Ok(Some((snapshot, etag)))
         }
         304 => Ok(None),
-        status => Err(format!(
-            "GET {url} answered {status}: {}",
-            response.text().await.unwrap_or_default()
-        )),
+        _ => Err(origin::unexpected(response).await),
     }
 }

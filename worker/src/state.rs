@@ -8,11 +8,10 @@ use edgecdp_core::codec::hex;
 use edgecdp_core::edge::Views;
 use edgecdp_core::identity::resolve::PersonView;
 use edgecdp_core::identity::{IdentityKey, Namespaces};
-use edgecdp_core::sync::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
-use edgecdp_core::time::Timestamp;
-use worker::{Fetch, Headers, Method, Request, RequestInit, kv::KvStore};
+use worker::{Method, kv::KvStore};
 
 use crate::bindings::Bindings;
+use crate::origin;
 
 /// How long a view is cached (a day; deletions reach edges sooner through snapshot tombstones).
 const VIEW_TTL_SECS: u64 = 86_400;
@@ -40,7 +39,6 @@ pub(crate) async fn load(
     b: &Bindings,
     keys: &[IdentityKey],
     namespaces: &Namespaces,
-    now: Timestamp,
 ) -> Views {
     let mut views = Views::new();
     for key in keys {
@@ -55,7 +53,7 @@ pub(crate) async fn load(
         if !person && matches!(kv.get(&kv_key("none", key)).text().await, Ok(Some(_))) {
             continue;
         }
-        match fetch(b, key, now).await {
+        match fetch(b, key).await {
             Ok(Some(view)) => {
                 store(kv, key, &view).await;
                 views.insert(key.clone(), view);
@@ -89,31 +87,13 @@ pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &PersonView) {
 }
 
 /// `GET {origin}/v1/identities?ns=&id=`, signed.
-async fn fetch(
-    b: &Bindings,
-    key: &IdentityKey,
-    now: Timestamp,
-) -> Result<Option<PersonView>, String> {
+async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<PersonView>, String> {
     let path = format!(
         "/v1/identities?ns={}&id={}",
         js_sys::encode_uri_component(&key.ns),
         js_sys::encode_uri_component(&key.id)
     );
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set(TIMESTAMP_HEADER, &now.millis().to_string())?;
-    set(
-        SIGNATURE_HEADER,
-        &sign(&b.sync_secret, "GET", &path, now, b""),
-    )?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let url = format!("{}{path}", b.origin_url);
-    let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
-    let mut response = Fetch::Request(request)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut response = origin::call(b, Method::Get, &path, None, &[]).await?;
     match response.status_code() {
         200 => {
             let bytes = response.bytes().await.map_err(|e| e.to_string())?;
@@ -122,9 +102,6 @@ async fn fetch(
                 .map_err(|e| e.to_string())
         }
         404 => Ok(None),
-        s => Err(format!(
-            "origin answered {s}: {}",
-            response.text().await.unwrap_or_default()
-        )),
+        _ => Err(origin::unexpected(response).await),
     }
 }

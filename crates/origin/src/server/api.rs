@@ -148,19 +148,10 @@ pub(super) async fn graph(State(app): State<AppState>, headers: HeaderMap, uri: 
         let key = identity_from_query(&app, uri.query().unwrap_or(""))?;
         with_store(&app, move |store| store.graph(&key))
             .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown_identity",
-                    "No identity graph holds this identity.",
-                )
-            })
+            .ok_or_else(unknown_identity)
     }
     .await;
-    match result {
-        Ok(report) => axum::Json(report).into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(result)
 }
 
 /// `POST /api/identities/simulate`: `{ "events": [...] }` (each `{ "xdm": {...} }` or bare XDM
@@ -186,10 +177,7 @@ pub(super) async fn simulate(
         edgecdp_core::identity::simulate::simulate(events, &config).map_err(ApiError::invalid)
     }
     .await;
-    match result {
-        Ok(graphs) => axum::Json(graphs).into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(result)
 }
 
 /// `POST /api/identities/links`: `{ "source": "loyalty", "records": [{ "key"?, "at", "identities":
@@ -232,10 +220,7 @@ pub(super) async fn links(State(app): State<AppState>, headers: HeaderMap, body:
         Ok::<_, ApiError>(serde_json::json!({ "accepted": accepted, "added": added, "rejected": rejected }))
     }
     .await;
-    match result {
-        Ok(report) => axum::Json(report).into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(result)
 }
 
 /// `GET /api/profiles/events?ns=&id=&limit=`: the person's events on every browser while it was
@@ -252,13 +237,7 @@ pub(super) async fn person_events(
         let limit = limit_from_query(query);
         with_store(&app, move |store| store.person_events(&key, limit))
             .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown_identity",
-                    "No identity graph holds this identity.",
-                )
-            })
+            .ok_or_else(unknown_identity)
     }
     .await;
     match result {
@@ -283,13 +262,7 @@ pub(super) async fn delete_profile(
             store.delete_person(&key, "admin-api", at)
         })
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_identity",
-                "No identity graph holds this identity.",
-            )
-        })?;
+        .ok_or_else(unknown_identity)?;
         let version = app.publish_snapshot().map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -306,8 +279,21 @@ pub(super) async fn delete_profile(
         Ok::<_, ApiError>(report)
     }
     .await;
+    respond(result)
+}
+
+fn unknown_identity() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_identity",
+        "No identity graph holds this identity.",
+    )
+}
+
+/// The JSON answer of a handler: the value, or the error's body and status.
+fn respond<T: serde::Serialize>(result: Result<T, ApiError>) -> Response {
     match result {
-        Ok(report) => axum::Json(report).into_response(),
+        Ok(value) => axum::Json(value).into_response(),
         Err(e) => e.into_response(),
     }
 }
