@@ -24,17 +24,10 @@ fuzz_target!(|input: (&[u8], &str, u8)| {
         1,
     );
     let keys = CookieKeys::new(b"fuzz".to_vec(), vec![]);
-    let path = [
-        "/ee/v1/interact",
-        "/ee/v1/collect",
-        "/ee/v1/privacy/set-consent",
-        "/ee/v1/identity/acquire",
-    ][usize::from(action >> 1) % 4];
+    let path = ["/ee/v1/interact", "/ee/v1/collect", "/ee/v1/privacy/set-consent", "/ee/v1/identity/acquire"]
+        [usize::from(action >> 1) % 4];
     let outcome = handle(
-        &EdgeEnv {
-            snapshot: &snapshot,
-            cookie_keys: &keys,
-        },
+        &EdgeEnv { snapshot: &snapshot, cookie_keys: &keys },
         &HttpRequest {
             method: "POST",
             path,

@@ -45,9 +45,7 @@ impl Bindings {
             .map(|k| k.as_bytes().to_vec())
             .collect();
         Ok(Bindings {
-            origin_url: text(env, "EDGECDP_ORIGIN_URL")?
-                .trim_end_matches('/')
-                .to_owned(),
+            origin_url: text(env, "EDGECDP_ORIGIN_URL")?.trim_end_matches('/').to_owned(),
             edge_name: text(env, "EDGECDP_EDGE_NAME").unwrap_or_else(|_| "worker".into()),
             sync_secret: text(env, "EDGECDP_SYNC_SECRET")?.into_bytes(),
             cookie_keys,

@@ -69,10 +69,7 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
     let path = req.path();
     let mut keys = b.cookie_keys.clone().into_iter();
     let keys = CookieKeys::new(keys.next().unwrap_or_default(), keys.collect());
-    let env_core = EdgeEnv {
-        snapshot: &snapshot,
-        cookie_keys: &keys,
-    };
+    let env_core = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
     let request = HttpRequest {
         method: &method,
         path: &path,
@@ -88,9 +85,7 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             let views = match &kv {
                 Ok(kv) => state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await,
                 Err(e) => {
-                    worker::console_error!(
-                        "the KV binding EDGE_STATE is missing ({e}); serving without person views"
-                    );
+                    worker::console_error!("the KV binding EDGE_STATE is missing ({e}); serving without person views");
                     Views::new()
                 }
             };
@@ -98,20 +93,12 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         }
     };
     for entry in &outcome.log {
-        if let EdgeLog::Rejected {
-            code,
-            status,
-            detail,
-        } = entry
-        {
+        if let EdgeLog::Rejected { code, status, detail } = entry {
             worker::console_log!("edge refused {path}: {status} {code} {detail}");
         }
     }
     if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
-        let writes: Vec<_> = outcome
-            .view_writes()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let writes: Vec<_> = outcome.view_writes().map(|(k, v)| (k.clone(), v.clone())).collect();
         ctx.wait_until(async move {
             for (key, view) in writes {
                 state::store(&kv, &key, &view).await;
@@ -129,27 +116,13 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
 async fn ship(b: Bindings, batch: SyncBatch) {
     let result = async {
         let body = batch.encode().map_err(|e| e.to_string())?;
-        let response = origin::call(
-            &b,
-            Method::Post,
-            "/v1/sync",
-            Some(&body),
-            &[("content-type", "application/msgpack")],
-        )
-        .await?;
-        if response.status_code() == 200 {
-            Ok(())
-        } else {
-            Err(origin::unexpected(response).await)
-        }
+        let response =
+            origin::call(&b, Method::Post, "/v1/sync", Some(&body), &[("content-type", "application/msgpack")]).await?;
+        if response.status_code() == 200 { Ok(()) } else { Err(origin::unexpected(response).await) }
     }
     .await;
     if let Err(e) = result {
-        worker::console_error!(
-            "sync batch {} ({} events) not delivered: {e}",
-            batch.batch_id,
-            batch.event_count()
-        );
+        worker::console_error!("sync batch {} ({} events) not delivered: {e}", batch.batch_id, batch.event_count());
     }
 }
 
@@ -158,10 +131,6 @@ fn to_worker(r: HttpResponse) -> Result<Response> {
     for (k, v) in &r.headers {
         headers.append(k, v)?;
     }
-    let response = if r.body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(r.body)?
-    };
+    let response = if r.body.is_empty() { Response::empty()? } else { Response::from_bytes(r.body)? };
     Ok(response.with_status(r.status).with_headers(headers))
 }

@@ -17,19 +17,10 @@ pub(crate) async fn call(
     let at = crate::edge::now();
     let url = format!("{}{path}", b.origin_url);
     let headers = Headers::new();
-    let signature = sign(
-        &b.sync_secret,
-        method.as_ref(),
-        path,
-        at,
-        body.unwrap_or_default(),
-    );
-    for (k, v) in [
-        (TIMESTAMP_HEADER, at.millis().to_string().as_str()),
-        (SIGNATURE_HEADER, signature.as_str()),
-    ]
-    .into_iter()
-    .chain(extra.iter().copied())
+    let signature = sign(&b.sync_secret, method.as_ref(), path, at, body.unwrap_or_default());
+    for (k, v) in [(TIMESTAMP_HEADER, at.millis().to_string().as_str()), (SIGNATURE_HEADER, signature.as_str())]
+        .into_iter()
+        .chain(extra.iter().copied())
     {
         headers.set(k, v).map_err(|e| format!("header {k}: {e}"))?;
     }
@@ -38,19 +29,11 @@ pub(crate) async fn call(
     if let Some(bytes) = body {
         init.with_body(Some(js_sys::Uint8Array::from(bytes).into()));
     }
-    let request =
-        Request::new_with_init(&url, &init).map_err(|e| format!("bad origin URL {url}: {e}"))?;
-    Fetch::Request(request)
-        .send()
-        .await
-        .map_err(|e| format!("{url} failed: {e}"))
+    let request = Request::new_with_init(&url, &init).map_err(|e| format!("bad origin URL {url}: {e}"))?;
+    Fetch::Request(request).send().await.map_err(|e| format!("{url} failed: {e}"))
 }
 
 /// A response's status and body text, for an error message.
 pub(crate) async fn unexpected(mut response: Response) -> String {
-    format!(
-        "origin answered {}: {}",
-        response.status_code(),
-        response.text().await.unwrap_or_default()
-    )
+    format!("origin answered {}: {}", response.status_code(), response.text().await.unwrap_or_default())
 }

@@ -27,9 +27,7 @@ thread_local! {
 /// A sentence when there is no snapshot at all (first request and the origin unreachable).
 pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>, String> {
     let (cached, etag) = CACHE.with_borrow(|c| match c {
-        Some(c) if now.millis() - c.checked_at.millis() < b.snapshot_recheck_ms => {
-            (Some(Rc::clone(&c.snapshot)), None)
-        }
+        Some(c) if now.millis() - c.checked_at.millis() < b.snapshot_recheck_ms => (Some(Rc::clone(&c.snapshot)), None),
         Some(c) => (None, Some(c.etag.clone())),
         None => (None, None),
     });
@@ -41,20 +39,12 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
             let snapshot = Rc::new(snapshot);
             CACHE.with_borrow_mut(|c| {
                 // Never replace a snapshot with an older one.
-                let newer = c
-                    .as_ref()
-                    .is_none_or(|old| snapshot.version >= old.snapshot.version);
+                let newer = c.as_ref().is_none_or(|old| snapshot.version >= old.snapshot.version);
                 if newer {
-                    *c = Some(Cached {
-                        snapshot: Rc::clone(&snapshot),
-                        etag,
-                        checked_at: now,
-                    });
+                    *c = Some(Cached { snapshot: Rc::clone(&snapshot), etag, checked_at: now });
                 }
             });
-            Ok(CACHE
-                .with_borrow(|c| c.as_ref().map(|c| Rc::clone(&c.snapshot)))
-                .unwrap_or(snapshot))
+            Ok(CACHE.with_borrow(|c| c.as_ref().map(|c| Rc::clone(&c.snapshot))).unwrap_or(snapshot))
         }
         Ok(None) => CACHE.with_borrow_mut(|c| match c {
             Some(c) => {
@@ -65,10 +55,7 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
         }),
         Err(e) => CACHE.with_borrow(|c| match c {
             Some(c) => {
-                worker::console_error!(
-                    "snapshot refresh failed, serving version {}: {e}",
-                    c.snapshot.version
-                );
+                worker::console_error!("snapshot refresh failed, serving version {}: {e}", c.snapshot.version);
                 Ok(Rc::clone(&c.snapshot))
             }
             None => Err(e),
@@ -77,10 +64,7 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
 }
 
 /// The snapshot and its ETag, or `None` when unchanged (304).
-async fn fetch(
-    b: &Bindings,
-    etag: Option<&str>,
-) -> Result<Option<(Snapshot, Option<String>)>, String> {
+async fn fetch(b: &Bindings, etag: Option<&str>) -> Result<Option<(Snapshot, Option<String>)>, String> {
     let extra: Vec<(&str, &str)> = etag.map(|e| ("if-none-match", e)).into_iter().collect();
     let mut response = origin::call(b, Method::Get, "/v1/snapshot", None, &extra).await?;
     match response.status_code() {

@@ -25,27 +25,16 @@ fn kv_key(prefix: &str, key: &IdentityKey) -> String {
     if raw.len() <= 480 {
         raw
     } else {
-        format!(
-            "{prefix}/{}/#{}",
-            key.ns,
-            hex(&edgecdp_core::mac::sha256(key.id.as_bytes()))
-        )
+        format!("{prefix}/{}/#{}", key.ns, hex(&edgecdp_core::mac::sha256(key.id.as_bytes())))
     }
 }
 
 /// Loads the views of `keys`: KV, else the origin (cookies only when not recently unknown).
-pub(crate) async fn load(
-    kv: &KvStore,
-    b: &Bindings,
-    keys: &[IdentityKey],
-    namespaces: &Namespaces,
-) -> Views {
+pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], namespaces: &Namespaces) -> Views {
     let mut views = Views::new();
     for key in keys {
         let cached = kv.get(&kv_key("view", key)).bytes().await.ok().flatten();
-        if let Some(view) =
-            cached.and_then(|bytes| rmp_serde::from_slice::<PersonView>(&bytes).ok())
-        {
+        if let Some(view) = cached.and_then(|bytes| rmp_serde::from_slice::<PersonView>(&bytes).ok()) {
             views.insert(key.clone(), view);
             continue;
         }
@@ -97,9 +86,7 @@ async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<PersonView>, St
     match response.status_code() {
         200 => {
             let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-            rmp_serde::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| e.to_string())
+            rmp_serde::from_slice(&bytes).map(Some).map_err(|e| e.to_string())
         }
         404 => Ok(None),
         _ => Err(origin::unexpected(response).await),

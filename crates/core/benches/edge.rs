@@ -35,14 +35,8 @@ fn snapshot() -> Snapshot {
 fn bench_edge(c: &mut Criterion) {
     let snap = snapshot();
     let keys = CookieKeys::new(b"bench secret".to_vec(), vec![]);
-    let env = EdgeEnv {
-        snapshot: &snap,
-        cookie_keys: &keys,
-    };
-    let cookie = format!(
-        "kndctr_LUMA123_AdobeOrg_identity={}",
-        keys.encode(ORG, &Ecid::mint([3; 16]))
-    );
+    let env = EdgeEnv { snapshot: &snap, cookie_keys: &keys };
+    let cookie = format!("kndctr_LUMA123_AdobeOrg_identity={}", keys.encode(ORG, &Ecid::mint([3; 16])));
     let mut group = c.benchmark_group("edge/interact");
     group.throughput(Throughput::Elements(1));
     for (name, cookie) in [("first-visit", None), ("returning", Some(cookie.as_str()))] {
@@ -62,17 +56,11 @@ fn bench_edge(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("edge/parts");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("parse-json", |b| {
-        b.iter(|| serde_json::from_slice::<Value>(BODY))
-    });
+    group.bench_function("parse-json", |b| b.iter(|| serde_json::from_slice::<Value>(BODY)));
     let value: Value = serde_json::from_slice(BODY).unwrap_or_default();
-    group.bench_function("validate-request", |b| {
-        b.iter(|| InteractRequest::from_value(value.clone(), &Limits::new()))
-    });
+    group.bench_function("validate-request", |b| b.iter(|| InteractRequest::from_value(value.clone(), &Limits::new())));
     let cookie_value = keys.encode(ORG, &Ecid::mint([3; 16]));
-    group.bench_function("verify-cookie", |b| {
-        b.iter(|| keys.verify(ORG, &cookie_value))
-    });
+    group.bench_function("verify-cookie", |b| b.iter(|| keys.verify(ORG, &cookie_value)));
     let outcome = handle(
         &env,
         &HttpRequest {

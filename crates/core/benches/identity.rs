@@ -12,10 +12,7 @@ fn ecid(i: u64) -> String {
 }
 
 fn li(ns: &str, id: &str, state: AuthState) -> LinkedIdentity {
-    LinkedIdentity {
-        key: IdentityKey::new(ns, id),
-        state,
-    }
+    LinkedIdentity { key: IdentityKey::new(ns, id), state }
 }
 
 /// A person seen on 47 browsers, with a CRMID, an email and a loyalty number: 50 identities.
@@ -26,12 +23,7 @@ fn full_person() -> PersonView {
         IdentityKey::new("LoyaltyID", "LY-778"),
     ];
     identities.extend((0..47).map(|i| IdentityKey::new("ECID", ecid(i))));
-    PersonView {
-        person: IdentityKey::new("CRMID", "crm-1042"),
-        identities,
-        version: 1,
-        updated_at: Timestamp(0),
-    }
+    PersonView { person: IdentityKey::new("CRMID", "crm-1042"), identities, version: 1, updated_at: Timestamp(0) }
 }
 
 /// 10,000 records: 2,000 people, each logging in on a few browsers, with loyalty rows, and a
@@ -46,18 +38,10 @@ fn records(n: usize) -> Vec<LinkRecord> {
                 li("CRMID", &format!("crm-{person}"), AuthState::Authenticated),
             ];
             if i % 5 == 0 {
-                ids.push(li(
-                    "Email",
-                    &format!("p{person}@example.com"),
-                    AuthState::Authenticated,
-                ));
+                ids.push(li("Email", &format!("p{person}@example.com"), AuthState::Authenticated));
             }
             if i % 11 == 0 {
-                ids.push(li(
-                    "LoyaltyID",
-                    &format!("LY-{person}"),
-                    AuthState::Authenticated,
-                ));
+                ids.push(li("LoyaltyID", &format!("LY-{person}"), AuthState::Authenticated));
             }
             LinkRecord::new(format!("r{i}"), Timestamp(i as i64 * 1000), ids)
         })
@@ -80,31 +64,18 @@ fn bench_identity(c: &mut Criterion) {
     let mut group = c.benchmark_group("identity");
     group.throughput(Throughput::Elements(1));
     group.bench_function("edge-resolve-login-against-50-identity-graph", |b| {
-        b.iter(|| {
-            resolve(
-                &browser,
-                std::slice::from_ref(&login),
-                &|_| Some(view.clone()),
-                &ns,
-                Timestamp(2),
-            )
-        })
+        b.iter(|| resolve(&browser, std::slice::from_ref(&login), &|_| Some(view.clone()), &ns, Timestamp(2)))
     });
     let fifty: Vec<LinkRecord> = (0..47)
         .map(|i| {
             LinkRecord::new(
                 format!("r{i}"),
                 Timestamp(i),
-                [
-                    li("ECID", &ecid(i as u64), AuthState::Ambiguous),
-                    li("CRMID", "crm-1042", AuthState::Authenticated),
-                ],
+                [li("ECID", &ecid(i as u64), AuthState::Ambiguous), li("CRMID", "crm-1042", AuthState::Authenticated)],
             )
         })
         .collect();
-    group.bench_function("build-one-50-identity-graph", |b| {
-        b.iter(|| build(&fifty, &GraphConfig::default()))
-    });
+    group.bench_function("build-one-50-identity-graph", |b| b.iter(|| build(&fifty, &GraphConfig::default())));
     let n = 10_000usize;
     let recs = records(n);
     group.throughput(Throughput::Elements(n as u64));

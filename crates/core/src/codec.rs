@@ -9,11 +9,7 @@ const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -163,10 +159,7 @@ mod tests {
         assert_eq!(base64_encode(b"fo"), "Zm8=");
         assert_eq!(base64_encode(b"foo"), "Zm9v");
         assert_eq!(base64_decode("Zm8").unwrap(), b"fo");
-        assert_eq!(
-            base64_decode("-_8=").unwrap(),
-            base64_decode("+/8=").unwrap()
-        );
+        assert_eq!(base64_decode("-_8=").unwrap(), base64_decode("+/8=").unwrap());
         assert!(base64_decode("Z").is_none());
         assert!(base64_decode("Zm9v!").is_none());
         assert!(base64_decode("Zg===").is_none());

@@ -88,49 +88,25 @@ fn read_entry(entry: &Value, path: &Path<'_>, errs: &mut Errors) -> Option<Conse
     let version = obj.get("version").and_then(Value::as_str);
     let value = obj.get("value");
     let invalid = |errs: &mut Errors, field: &str, expected: &str, found: String| {
-        errs.push(FieldError::InvalidValue {
-            path: path.key(field).to_string(),
-            expected: expected.into(),
-            found,
-        });
+        errs.push(FieldError::InvalidValue { path: path.key(field).to_string(), expected: expected.into(), found });
     };
     match (standard, version) {
-        (Some("Adobe"), Some("1.0")) => {
-            match value
-                .and_then(|v| v.pointer("general"))
-                .and_then(Value::as_str)
-            {
-                Some("in") => Some(Consent::In),
-                Some("out") => Some(Consent::Out),
-                other => {
-                    invalid(
-                        errs,
-                        "value",
-                        "{ \"general\": \"in\" | \"out\" }",
-                        describe(other),
-                    );
-                    None
-                }
+        (Some("Adobe"), Some("1.0")) => match value.and_then(|v| v.pointer("general")).and_then(Value::as_str) {
+            Some("in") => Some(Consent::In),
+            Some("out") => Some(Consent::Out),
+            other => {
+                invalid(errs, "value", "{ \"general\": \"in\" | \"out\" }", describe(other));
+                None
             }
-        }
-        (Some("Adobe"), Some("2.0")) => {
-            match value
-                .and_then(|v| v.pointer("collect.val"))
-                .and_then(Value::as_str)
-            {
-                Some("y") => Some(Consent::In),
-                Some("n") => Some(Consent::Out),
-                other => {
-                    invalid(
-                        errs,
-                        "value",
-                        "{ \"collect\": { \"val\": \"y\" | \"n\" } }",
-                        describe(other),
-                    );
-                    None
-                }
+        },
+        (Some("Adobe"), Some("2.0")) => match value.and_then(|v| v.pointer("collect.val")).and_then(Value::as_str) {
+            Some("y") => Some(Consent::In),
+            Some("n") => Some(Consent::Out),
+            other => {
+                invalid(errs, "value", "{ \"collect\": { \"val\": \"y\" | \"n\" } }", describe(other));
+                None
             }
-        }
+        },
         (Some("IAB TCF"), Some("2.0")) => {
             if obj.get("gdprApplies") == Some(&Value::Bool(false)) {
                 return Some(Consent::In);
@@ -202,31 +178,17 @@ mod tests {
         if purpose1 {
             bits[152 / 8] |= 0x80; // bit 152 is the first of byte 19
         }
-        base64_encode(&bits)
-            .replace('+', "-")
-            .replace('/', "_")
-            .trim_end_matches('=')
-            .to_owned()
+        base64_encode(&bits).replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned()
     }
 
     #[test]
     fn reads_each_standard() {
-        assert_eq!(
-            parse(r#"[{"standard":"Adobe","version":"1.0","value":{"general":"out"}}]"#),
-            Ok(Consent::Out)
-        );
-        assert_eq!(
-            parse(r#"[{"standard":"Adobe","version":"2.0","value":{"collect":{"val":"y"}}}]"#),
-            Ok(Consent::In)
-        );
-        let tc_in = format!(
-            r#"[{{"standard":"IAB TCF","version":"2.0","value":"{}","gdprApplies":true}}]"#,
-            tc_string(true)
-        );
-        let tc_out = format!(
-            r#"[{{"standard":"IAB TCF","version":"2.0","value":"{}","gdprApplies":true}}]"#,
-            tc_string(false)
-        );
+        assert_eq!(parse(r#"[{"standard":"Adobe","version":"1.0","value":{"general":"out"}}]"#), Ok(Consent::Out));
+        assert_eq!(parse(r#"[{"standard":"Adobe","version":"2.0","value":{"collect":{"val":"y"}}}]"#), Ok(Consent::In));
+        let tc_in =
+            format!(r#"[{{"standard":"IAB TCF","version":"2.0","value":"{}","gdprApplies":true}}]"#, tc_string(true));
+        let tc_out =
+            format!(r#"[{{"standard":"IAB TCF","version":"2.0","value":"{}","gdprApplies":true}}]"#, tc_string(false));
         assert_eq!(parse(&tc_in), Ok(Consent::In));
         assert_eq!(parse(&tc_out), Ok(Consent::Out));
         assert_eq!(
@@ -247,13 +209,11 @@ mod tests {
 
     #[test]
     fn unknown_forms_are_errors_naming_the_entry() {
-        let errs = parse(r#"[{"standard":"Adobe","version":"1.0","value":{"general":"maybe"}},{"standard":"Other"}]"#).unwrap_err();
+        let errs = parse(r#"[{"standard":"Adobe","version":"1.0","value":{"general":"maybe"}},{"standard":"Other"}]"#)
+            .unwrap_err();
         assert_eq!(errs[0].path(), "consent[0].value");
         assert_eq!(errs[1].path(), "consent[1].standard");
-        assert!(
-            parse(r#"[{"standard":"IAB TCF","version":"2.0","value":"!!","gdprApplies":true}]"#)
-                .is_err()
-        );
+        assert!(parse(r#"[{"standard":"IAB TCF","version":"2.0","value":"!!","gdprApplies":true}]"#).is_err());
     }
 
     #[test]
@@ -261,10 +221,7 @@ mod tests {
         for c in [Consent::In, Consent::Out] {
             assert_eq!(Consent::from_cookie_value(&c.cookie_value()), Some(c));
         }
-        assert_eq!(
-            Consent::from_cookie_value("x=1; general=out"),
-            Some(Consent::Out)
-        );
+        assert_eq!(Consent::from_cookie_value("x=1; general=out"), Some(Consent::Out));
         assert_eq!(Consent::from_cookie_value("garbage"), None);
     }
 }

@@ -43,11 +43,7 @@ impl fmt::Display for Path<'_> {
                 if !top {
                     write!(f, "{parent}")?;
                 }
-                if key.is_empty()
-                    || !key
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '@')
-                {
+                if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '@') {
                     write!(f, "[{key:?}]")
                 } else if top {
                     f.write_str(key)
@@ -92,10 +88,7 @@ pub enum FieldError {
         found: String,
     },
     /// An event is larger than [`Limits::max_event_bytes`](crate::limits::Limits).
-    #[error(
-        "{}: is {bytes} bytes, over the limit of {limit} bytes for an event",
-        shown(path)
-    )]
+    #[error("{}: is {bytes} bytes, over the limit of {limit} bytes for an event", shown(path))]
     EventTooLarge {
         /// The event.
         path: String,
@@ -143,10 +136,7 @@ pub enum FieldError {
         source: crate::identity::IdentityError,
     },
     /// Nesting below this field is deeper than allowed.
-    #[error(
-        "{}: nesting is {depth} levels deep, over the limit of {limit}",
-        shown(path)
-    )]
+    #[error("{}: nesting is {depth} levels deep, over the limit of {limit}", shown(path))]
     TooDeep {
         /// Where the limit was crossed.
         path: String,
@@ -243,20 +233,12 @@ impl Errors {
     /// # Errors
     /// The recorded errors, when there are any.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
-        if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.errors)
-        }
+        if self.errors.is_empty() { Ok(value) } else { Err(self.errors) }
     }
 
     /// Records that `found` is not of the `expected` type.
     pub fn wrong_type(&mut self, path: &Path<'_>, expected: &'static str, found: &Value) {
-        self.push(FieldError::WrongType {
-            path: path.to_string(),
-            expected,
-            found: found.kind(),
-        });
+        self.push(FieldError::WrongType { path: path.to_string(), expected, found: found.kind() });
     }
 
     /// Takes an optional string member (absent and `null` are `None`).

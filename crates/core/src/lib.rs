@@ -15,6 +15,7 @@
 //! - [`identity`]: ECID minting and the signed `kndctr_{org}_identity` cookie.
 //! - [`consent`]: consent standards to `general=in|out`.
 //! - [`snapshot`]: the versioned definitions (datastreams) every edge serves from.
+//! - [`profile`]: per-source fragments (CRDTs), merge policies, source-row mapping.
 //! - [`sync`]: the msgpack edge → origin batch envelope and request signatures.
 //!
 //! ```
@@ -51,10 +52,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod codec;
 pub mod consent;
@@ -65,6 +63,7 @@ pub mod identity;
 pub mod limits;
 pub mod mac;
 pub mod map;
+pub mod profile;
 pub mod protocol;
 pub mod snapshot;
 pub mod sync;

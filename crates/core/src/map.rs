@@ -7,8 +7,9 @@
 
 use std::fmt;
 
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A map from strings to `V`, iterated in key order.
 #[derive(Clone, PartialEq)]
@@ -18,9 +19,7 @@ pub struct ObjectMap<V> {
 
 impl<V> Default for ObjectMap<V> {
     fn default() -> Self {
-        ObjectMap {
-            entries: Vec::new(),
-        }
+        ObjectMap { entries: Vec::new() }
     }
 }
 
@@ -34,9 +33,7 @@ impl<V> ObjectMap<V> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        ObjectMap {
-            entries: Vec::new(),
-        }
+        ObjectMap { entries: Vec::new() }
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -137,10 +134,7 @@ impl<V> IntoIterator for ObjectMap<V> {
 
 impl<'a, V> IntoIterator for &'a ObjectMap<V> {
     type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, V)>,
-        fn(&'a (String, V)) -> (&'a String, &'a V),
-    >;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(k, v)| (k, v))
@@ -165,6 +159,26 @@ impl<V: Serialize> Serialize for ObjectMap<V> {
             m.serialize_entry(k, v)?;
         }
         m.end()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for ObjectMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = ObjectMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map with string keys")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ObjectMap<V>, A::Error> {
+                let mut m = ObjectMap::new();
+                while let Some((k, v)) = access.next_entry::<String, V>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+        }
+        deserializer.deserialize_map(MapVisitor(std::marker::PhantomData))
     }
 }
 

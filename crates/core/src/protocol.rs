@@ -89,9 +89,7 @@ fn read_meta(map: &mut Map, path: &Path<'_>, errs: &mut Errors) -> Meta {
             };
             for required in ["key", "value"] {
                 if matches!(o.get(required), None | Some(Value::Null)) {
-                    errs.push(FieldError::Missing {
-                        path: p.key(required).to_string(),
-                    });
+                    errs.push(FieldError::Missing { path: p.key(required).to_string() });
                 }
             }
             let key = errs.take_str(&mut o, "key", &p);
@@ -104,12 +102,7 @@ fn read_meta(map: &mut Map, path: &Path<'_>, errs: &mut Errors) -> Meta {
     Meta { domain, entries }
 }
 
-fn read_request_identity_map(
-    map: &mut Map,
-    path: &Path<'_>,
-    limits: &Limits,
-    errs: &mut Errors,
-) -> IdentityMap {
+fn read_request_identity_map(map: &mut Map, path: &Path<'_>, limits: &Limits, errs: &mut Errors) -> IdentityMap {
     let Some(mut xdm) = errs.take_object(map, "xdm", path) else {
         return IdentityMap::new();
     };
@@ -138,9 +131,7 @@ impl InteractRequest {
         let events_path = root.key("events");
         let mut events = Vec::new();
         match map.remove("events") {
-            None | Some(Value::Null) => errs.push(FieldError::Missing {
-                path: "events".into(),
-            }),
+            None | Some(Value::Null) => errs.push(FieldError::Missing { path: "events".into() }),
             Some(Value::Array(list)) => {
                 if list.is_empty() {
                     errs.push(FieldError::InvalidValue {
@@ -171,11 +162,7 @@ impl InteractRequest {
             }
             Some(other) => errs.wrong_type(&events_path, "an array of events", &other),
         }
-        errs.finish(InteractRequest {
-            events,
-            meta,
-            identity_map,
-        })
+        errs.finish(InteractRequest { events, meta, identity_map })
     }
 }
 
@@ -205,18 +192,12 @@ impl ConsentRequest {
             }
             None => {
                 if !map.contains_key("consent") {
-                    errs.push(FieldError::Missing {
-                        path: "consent".into(),
-                    });
+                    errs.push(FieldError::Missing { path: "consent".into() });
                 }
                 Vec::new()
             }
         };
-        errs.finish(ConsentRequest {
-            consent,
-            identity_map,
-            meta,
-        })
+        errs.finish(ConsentRequest { consent, identity_map, meta })
     }
 }
 
@@ -341,11 +322,7 @@ pub struct ReportedError {
 
 impl From<&FieldError> for ReportedError {
     fn from(e: &FieldError) -> Self {
-        ReportedError {
-            path: e.path().to_owned(),
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }
+        ReportedError { path: e.path().to_owned(), code: e.code().to_owned(), message: e.to_string() }
     }
 }
 
@@ -375,39 +352,21 @@ mod tests {
 
     #[test]
     fn envelope_errors_name_fields() {
-        let errs =
-            parse(r#"{"events":"x","meta":{"state":{"entries":[{"value":"v"}]}}}"#).unwrap_err();
+        let errs = parse(r#"{"events":"x","meta":{"state":{"entries":[{"value":"v"}]}}}"#).unwrap_err();
         let paths: Vec<_> = errs.iter().map(FieldError::path).collect();
         assert_eq!(paths, ["meta.state.entries[0].key", "events"]);
-        let errs = parse(r#"{"events":[{}],"meta":{"state":{"entries":[{"key":1,"value":"v"}]}}}"#)
-            .unwrap_err();
-        assert_eq!(
-            errs[0].to_string(),
-            "meta.state.entries[0].key: expected a string, found a number"
-        );
+        let errs = parse(r#"{"events":[{}],"meta":{"state":{"entries":[{"key":1,"value":"v"}]}}}"#).unwrap_err();
+        assert_eq!(errs[0].to_string(), "meta.state.entries[0].key: expected a string, found a number");
         assert_eq!(errs.len(), 1);
-        assert!(
-            parse(r#"{"events":[]}"#).unwrap_err()[0]
-                .to_string()
-                .contains("at least one event")
-        );
-        assert_eq!(
-            parse(r#"{}"#).unwrap_err()[0].to_string(),
-            "events: is required"
-        );
-        assert_eq!(
-            parse(r#"[1]"#).unwrap_err()[0].to_string(),
-            "body: expected an object, found an array"
-        );
+        assert!(parse(r#"{"events":[]}"#).unwrap_err()[0].to_string().contains("at least one event"));
+        assert_eq!(parse(r#"{}"#).unwrap_err()[0].to_string(), "events: is required");
+        assert_eq!(parse(r#"[1]"#).unwrap_err()[0].to_string(), "body: expected an object, found an array");
     }
 
     #[test]
     fn event_errors_are_prefixed_with_the_event() {
         let errs = parse(r#"{"events":[{"xdm":{}},{"xdm":{"timestamp":1}}]}"#).unwrap_err();
-        assert_eq!(
-            errs[0].to_string(),
-            "events[1].xdm.timestamp: expected a string, found a number"
-        );
+        assert_eq!(errs[0].to_string(), "events[1].xdm.timestamp: expected a string, found a number");
     }
 
     #[test]
@@ -417,15 +376,9 @@ mod tests {
             handle: vec![
                 Handle::IdentityResult(vec![IdentityResult {
                     id: "1".into(),
-                    namespace: NamespaceRef {
-                        code: "ECID".into(),
-                    },
+                    namespace: NamespaceRef { code: "ECID".into() },
                 }]),
-                Handle::StateStore(vec![StoreEntry {
-                    key: "k".into(),
-                    value: "v".into(),
-                    max_age: 60,
-                }]),
+                Handle::StateStore(vec![StoreEntry { key: "k".into(), value: "v".into(), max_age: 60 }]),
             ],
             warnings: vec![],
         };

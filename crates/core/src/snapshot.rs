@@ -78,10 +78,7 @@ fn default_max_identities() -> usize {
 
 impl Default for IdentityConfig {
     fn default() -> Self {
-        IdentityConfig {
-            namespaces: Vec::new(),
-            max_identities: default_max_identities(),
-        }
+        IdentityConfig { namespaces: Vec::new(), max_identities: default_max_identities() }
     }
 }
 
@@ -146,9 +143,7 @@ pub enum SnapshotWarning {
         found: String,
     },
     /// A datastream id used twice.
-    #[error(
-        "datastreams[{index}].id: {id:?} is already defined; this second definition is skipped"
-    )]
+    #[error("datastreams[{index}].id: {id:?} is already defined; this second definition is skipped")]
     DuplicateId {
         /// Position of the duplicate.
         index: usize,
@@ -156,9 +151,7 @@ pub enum SnapshotWarning {
         id: String,
     },
     /// An empty or malformed id or org id.
-    #[error(
-        "datastreams[{index}].{field}: {found:?} is not valid ({expected}); datastream skipped"
-    )]
+    #[error("datastreams[{index}].{field}: {found:?} is not valid ({expected}); datastream skipped")]
     BadField {
         /// Position of the datastream.
         index: usize,
@@ -178,41 +171,25 @@ impl OriginPattern {
     /// The text back when it is not a pattern.
     pub fn parse(text: &str) -> Result<OriginPattern, String> {
         if text == "*" {
-            return Ok(OriginPattern {
-                text: text.into(),
-                kind: PatternKind::Any,
-            });
+            return Ok(OriginPattern { text: text.into(), kind: PatternKind::Any });
         }
         let (scheme, rest) = text.split_once("://").ok_or_else(|| text.to_owned())?;
-        if !matches!(scheme, "http" | "https")
-            || rest.is_empty()
-            || rest.contains(['/', '?', '#', '@'])
-        {
+        if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
             return Err(text.into());
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, "*")) => (h, None),
-            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
-                (h, Some(p.to_owned()))
-            }
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p.to_owned())),
             Some(_) => return Err(text.into()),
             None => (rest, Some(default_port(scheme).to_owned())),
         };
         let bare = host.strip_prefix("*.").unwrap_or(host);
-        if bare.is_empty()
-            || !bare
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
+        if bare.is_empty() || !bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
             return Err(text.into());
         }
         Ok(OriginPattern {
             text: text.into(),
-            kind: PatternKind::Parts {
-                scheme: scheme.into(),
-                host: host.to_ascii_lowercase(),
-                port,
-            },
+            kind: PatternKind::Parts { scheme: scheme.into(), host: host.to_ascii_lowercase(), port },
         })
     }
 
@@ -307,10 +284,7 @@ impl Snapshot {
             match build_datastream(index, ds) {
                 Ok(built) => {
                     if datastreams.contains_key(&built.id) {
-                        warnings.push(SnapshotWarning::DuplicateId {
-                            index,
-                            id: built.id,
-                        });
+                        warnings.push(SnapshotWarning::DuplicateId { index, id: built.id });
                     } else {
                         datastreams.insert(built.id.clone(), built);
                     }
@@ -373,10 +347,7 @@ impl Snapshot {
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
 }
 
 fn build_datastream(index: usize, ds: &DatastreamConfig) -> Result<Datastream, SnapshotWarning> {
@@ -400,11 +371,7 @@ fn build_datastream(index: usize, ds: &DatastreamConfig) -> Result<Datastream, S
         .allowed_origins
         .iter()
         .map(|o| {
-            OriginPattern::parse(o).map_err(|found| SnapshotWarning::BadOrigin {
-                index,
-                id: ds.id.clone(),
-                found,
-            })
+            OriginPattern::parse(o).map_err(|found| SnapshotWarning::BadOrigin { index, id: ds.id.clone(), found })
         })
         .collect::<Result<_, _>>()?;
     Ok(Datastream {
@@ -444,14 +411,7 @@ mod tests {
         assert!(!p("https://*.luma.test").matches("https://luma.test"));
         assert!(!p("https://*.luma.test").matches("https://evilluma.test"));
         assert!(p("*").matches("null"));
-        for bad in [
-            "luma.test",
-            "ftp://x",
-            "https://x/path",
-            "https://",
-            "https://x:abc",
-            "https://a b",
-        ] {
+        for bad in ["luma.test", "ftp://x", "https://x/path", "https://", "https://x:abc", "https://a b"] {
             assert!(OriginPattern::parse(bad).is_err(), "{bad}");
         }
     }
@@ -470,21 +430,14 @@ mod tests {
         let (snap, warnings) = Snapshot::build(&config, 3);
         assert_eq!(snap.datastreams.len(), 1);
         assert_eq!(warnings.len(), 3);
-        assert!(
-            warnings[0]
-                .to_string()
-                .starts_with("datastreams[1].allowed_origins")
-        );
+        assert!(warnings[0].to_string().starts_with("datastreams[1].allowed_origins"));
         assert!(warnings[1].to_string().contains("already defined"));
     }
 
     #[test]
     fn snapshot_round_trips_through_msgpack() {
         let (snap, _) = Snapshot::build(
-            &SnapshotConfig {
-                datastreams: vec![ds("ds-luma", &["http://localhost:*"])],
-                ..SnapshotConfig::default()
-            },
+            &SnapshotConfig { datastreams: vec![ds("ds-luma", &["http://localhost:*"])], ..SnapshotConfig::default() },
             7,
         );
         let back = Snapshot::decode(&snap.encode().unwrap()).unwrap();

@@ -53,6 +53,43 @@ pub enum SyncRecord {
     Consent(ConsentChange),
     /// Identities seen together (from events that link, or from a source).
     Links(IdentityLinks),
+    /// Profile attributes written (merged into the stored fragments, a CRDT join).
+    Fragments(FragmentUpdates),
+    /// Events keyed by a person's identity rather than a browser (imported history).
+    IdentifiedEvents(IdentifiedEvents),
+}
+
+/// Fragment updates from one writer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FragmentUpdates {
+    /// Who wrote them (an edge, an import batch).
+    pub source: String,
+    /// The fragments (each a partial fragment: the attributes written).
+    pub fragments: Vec<crate::profile::Fragment>,
+}
+
+/// Events of a dataset keyed by a person identity (CRM order history, offline purchases).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentifiedEvents {
+    /// The dataset.
+    pub dataset: String,
+    /// The events.
+    pub events: Vec<IdentifiedEvent>,
+}
+
+/// One event keyed by a person identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentifiedEvent {
+    /// Unique id (stored once).
+    pub event_id: String,
+    /// Whose event it is.
+    pub identity: crate::identity::IdentityKey,
+    /// `eventType`.
+    pub event_type: Option<String>,
+    /// When it happened.
+    pub timestamp: Timestamp,
+    /// The XDM.
+    pub xdm: Value,
 }
 
 /// Link records from one request or source.
@@ -115,9 +152,7 @@ pub enum SyncError {
     #[error("the sync batch could not be decoded: {0}")]
     Decode(String),
     /// The batch was written by an envelope version this build does not read.
-    #[error(
-        "the sync batch has envelope version {found}; this origin reads version {SYNC_VERSION}"
-    )]
+    #[error("the sync batch has envelope version {found}; this origin reads version {SYNC_VERSION}")]
     UnsupportedVersion {
         /// The batch's version.
         found: u16,
@@ -126,9 +161,7 @@ pub enum SyncError {
     #[error("the request has no valid {SIGNATURE_HEADER} / {TIMESTAMP_HEADER} headers")]
     MissingSignature,
     /// The signing time is too far from now.
-    #[error(
-        "the request was signed at {signed_at}, more than 5 minutes from the origin's clock ({now})"
-    )]
+    #[error("the request was signed at {signed_at}, more than 5 minutes from the origin's clock ({now})")]
     Stale {
         /// Signing time.
         signed_at: Timestamp,
@@ -136,28 +169,15 @@ pub enum SyncError {
         now: Timestamp,
     },
     /// The signature does not match: wrong secret, or the request was altered.
-    #[error(
-        "the request signature does not match (wrong shared secret, or the request was altered)"
-    )]
+    #[error("the request signature does not match (wrong shared secret, or the request was altered)")]
     BadSignature,
 }
 
 impl SyncBatch {
     /// A new batch; `entropy` makes its id.
     #[must_use]
-    pub fn new(
-        source: &str,
-        created_at: Timestamp,
-        entropy: [u8; 16],
-        records: Vec<SyncRecord>,
-    ) -> SyncBatch {
-        SyncBatch {
-            v: SYNC_VERSION,
-            batch_id: hex(&entropy),
-            source: source.to_owned(),
-            created_at,
-            records,
-        }
+    pub fn new(source: &str, created_at: Timestamp, entropy: [u8; 16], records: Vec<SyncRecord>) -> SyncBatch {
+        SyncBatch { v: SYNC_VERSION, batch_id: hex(&entropy), source: source.to_owned(), created_at, records }
     }
 
     /// Encodes the batch (msgpack with field names).
@@ -179,8 +199,7 @@ impl SyncBatch {
         struct Header {
             v: u16,
         }
-        let header: Header =
-            rmp_serde::from_slice(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let header: Header = rmp_serde::from_slice(bytes).map_err(|e| SyncError::Decode(e.to_string()))?;
         if header.v != SYNC_VERSION {
             return Err(SyncError::UnsupportedVersion { found: header.v });
         }
@@ -194,7 +213,8 @@ impl SyncBatch {
             .iter()
             .map(|r| match r {
                 SyncRecord::Events(e) => e.events.len(),
-                SyncRecord::Consent(_) | SyncRecord::Links(_) => 0,
+                SyncRecord::IdentifiedEvents(e) => e.events.len(),
+                SyncRecord::Consent(_) | SyncRecord::Links(_) | SyncRecord::Fragments(_) => 0,
             })
             .sum()
     }
@@ -204,16 +224,7 @@ fn signature(secret: &[u8], method: &str, path: &str, at: Timestamp, body: &[u8]
     let ts = at.millis().to_string();
     hmac_sha256(
         secret,
-        &[
-            b"edgecdp sync v1\n",
-            method.as_bytes(),
-            b"\n",
-            path.as_bytes(),
-            b"\n",
-            ts.as_bytes(),
-            b"\n",
-            &sha256(body),
-        ],
+        &[b"edgecdp sync v1\n", method.as_bytes(), b"\n", path.as_bytes(), b"\n", ts.as_bytes(), b"\n", &sha256(body)],
     )
 }
 
@@ -240,9 +251,7 @@ pub fn verify(
         .and_then(|t| t.trim().parse::<i64>().ok())
         .map(Timestamp)
         .ok_or(SyncError::MissingSignature)?;
-    let given = signature_header
-        .and_then(|s| unhex(s.trim()))
-        .ok_or(SyncError::MissingSignature)?;
+    let given = signature_header.and_then(|s| unhex(s.trim())).ok_or(SyncError::MissingSignature)?;
     if (now.millis() - at.millis()).abs() > MAX_SKEW_MS {
         return Err(SyncError::Stale { signed_at: at, now });
     }
@@ -300,14 +309,8 @@ mod tests {
         let mut b = batch();
         b.v = 99;
         let bytes = rmp_serde::to_vec_named(&b).unwrap();
-        assert!(matches!(
-            SyncBatch::decode(&bytes),
-            Err(SyncError::UnsupportedVersion { found: 99 })
-        ));
-        assert!(matches!(
-            SyncBatch::decode(b"\xc1"),
-            Err(SyncError::Decode(_))
-        ));
+        assert!(matches!(SyncBatch::decode(&bytes), Err(SyncError::UnsupportedVersion { found: 99 })));
+        assert!(matches!(SyncBatch::decode(b"\xc1"), Err(SyncError::Decode(_))));
     }
 
     #[test]
@@ -319,32 +322,13 @@ mod tests {
             verify(secret, "POST", path, Some(at), Some(sig), body, now)
         };
         assert!(check(b"s", "/v1/sync", b"body", &ts, &sig, now).is_ok());
+        assert!(matches!(check(b"x", "/v1/sync", b"body", &ts, &sig, now), Err(SyncError::BadSignature)));
+        assert!(matches!(check(b"s", "/v1/other", b"body", &ts, &sig, now), Err(SyncError::BadSignature)));
+        assert!(matches!(check(b"s", "/v1/sync", b"bodY", &ts, &sig, now), Err(SyncError::BadSignature)));
         assert!(matches!(
-            check(b"x", "/v1/sync", b"body", &ts, &sig, now),
-            Err(SyncError::BadSignature)
-        ));
-        assert!(matches!(
-            check(b"s", "/v1/other", b"body", &ts, &sig, now),
-            Err(SyncError::BadSignature)
-        ));
-        assert!(matches!(
-            check(b"s", "/v1/sync", b"bodY", &ts, &sig, now),
-            Err(SyncError::BadSignature)
-        ));
-        assert!(matches!(
-            check(
-                b"s",
-                "/v1/sync",
-                b"body",
-                &ts,
-                &sig,
-                now.plus_millis(MAX_SKEW_MS + 1)
-            ),
+            check(b"s", "/v1/sync", b"body", &ts, &sig, now.plus_millis(MAX_SKEW_MS + 1)),
             Err(SyncError::Stale { .. })
         ));
-        assert!(matches!(
-            check(b"s", "/v1/sync", b"body", "soon", &sig, now),
-            Err(SyncError::MissingSignature)
-        ));
+        assert!(matches!(check(b"s", "/v1/sync", b"body", "soon", &sig, now), Err(SyncError::MissingSignature)));
     }
 }

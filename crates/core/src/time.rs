@@ -43,9 +43,7 @@ impl Timestamp {
     /// # Errors
     /// [`TimestampError`] when the text is not such a date-time or names an impossible date.
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, TimestampError> {
-        parse(text.as_bytes()).ok_or_else(|| TimestampError {
-            found: text.chars().take(64).collect(),
-        })
+        parse(text.as_bytes()).ok_or_else(|| TimestampError { found: text.chars().take(64).collect() })
     }
 
     /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, millisecond precision).
@@ -87,11 +85,7 @@ fn parse(b: &[u8]) -> Option<Timestamp> {
         return None;
     }
     let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let (hour, minute, second) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
@@ -180,14 +174,8 @@ mod tests {
         assert_eq!(t.to_string(), "2026-07-22T16:00:00.000Z");
         let local = Timestamp::parse_rfc3339("2026-07-22T10:00:00.000-06:00").unwrap();
         assert_eq!(local, t);
-        assert_eq!(
-            Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap(),
-            Timestamp(0)
-        );
-        assert_eq!(
-            Timestamp::parse_rfc3339("2026-07-22T16:00:00.123456789+00:00").unwrap(),
-            t.plus_millis(123)
-        );
+        assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), Timestamp(0));
+        assert_eq!(Timestamp::parse_rfc3339("2026-07-22T16:00:00.123456789+00:00").unwrap(), t.plus_millis(123));
     }
 
     #[test]

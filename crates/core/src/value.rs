@@ -93,9 +93,7 @@ impl PartialEq for Number {
         match (*self, *other) {
             (Number::PosInt(a), Number::PosInt(b)) => a == b,
             (Number::NegInt(a), Number::NegInt(b)) => a == b,
-            (Number::PosInt(_), Number::NegInt(_)) | (Number::NegInt(_), Number::PosInt(_)) => {
-                false
-            }
+            (Number::PosInt(_), Number::NegInt(_)) | (Number::NegInt(_), Number::PosInt(_)) => false,
             (a, b) => a.as_f64() == b.as_f64(),
         }
     }
@@ -105,11 +103,7 @@ impl PartialEq for Number {
 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn float_as_i64(f: f64) -> Option<i64> {
     const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53: beyond it doubles are not exact integers
-    if f.fract() == 0.0 && f.abs() <= LIMIT {
-        Some(f as i64)
-    } else {
-        None
-    }
+    if f.fract() == 0.0 && f.abs() <= LIMIT { Some(f as i64) } else { None }
 }
 
 impl From<&str> for Value {
@@ -207,9 +201,7 @@ impl Value {
     /// Follows a dotted path of object keys (`"web.webPageDetails.URL"`).
     #[must_use]
     pub fn pointer(&self, dotted: &str) -> Option<&Value> {
-        dotted
-            .split('.')
-            .try_fold(self, |v, key| v.as_object()?.get(key))
+        dotted.split('.').try_fold(self, |v, key| v.as_object()?.get(key))
     }
 
     /// The size of this value in bytes, as every limit measures it on every host: the length of
@@ -227,16 +219,46 @@ impl Value {
             Value::Bool(false) => 5,
             Value::Number(n) => number_len(*n),
             Value::String(s) => string_json_len(s),
-            Value::Array(items) => {
-                2 + items.iter().map(Value::json_len).sum::<usize>() + items.len().saturating_sub(1)
-            }
+            Value::Array(items) => 2 + items.iter().map(Value::json_len).sum::<usize>() + items.len().saturating_sub(1),
             Value::Object(map) => {
-                2 + map
-                    .iter()
-                    .map(|(k, v)| string_json_len(k) + 1 + v.json_len())
-                    .sum::<usize>()
+                2 + map.iter().map(|(k, v)| string_json_len(k) + 1 + v.json_len()).sum::<usize>()
                     + map.len().saturating_sub(1)
             }
+        }
+    }
+
+    /// A total order on values, the same on every host: by type (null, booleans, numbers,
+    /// strings, arrays, objects), then by content (numbers numerically with `total_cmp`, arrays
+    /// and objects element by element). Used to break ties deterministically.
+    #[must_use]
+    pub fn canonical_cmp(&self, other: &Value) -> std::cmp::Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Null => 0,
+                Value::Bool(_) => 1,
+                Value::Number(_) => 2,
+                Value::String(_) => 3,
+                Value::Array(_) => 4,
+                Value::Object(_) => 5,
+            }
+        }
+        match (self, other) {
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Number(a), Value::Number(b)) => a.as_f64().total_cmp(&b.as_f64()),
+            (Value::String(a), Value::String(b)) => a.cmp(b),
+            (Value::Array(a), Value::Array(b)) => a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.canonical_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len())),
+            (Value::Object(a), Value::Object(b)) => a
+                .iter()
+                .zip(b.iter())
+                .map(|((ka, va), (kb, vb))| ka.cmp(kb).then_with(|| va.canonical_cmp(vb)))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len())),
+            (a, b) => rank(a).cmp(&rank(b)),
         }
     }
 
@@ -326,15 +348,8 @@ impl ValueSeed {
     /// A decoder allowing `max_depth` levels of arrays and objects (capped at [`HARD_MAX_DEPTH`]).
     #[must_use]
     pub const fn new(max_depth: usize) -> Self {
-        let limit = if max_depth < HARD_MAX_DEPTH {
-            max_depth
-        } else {
-            HARD_MAX_DEPTH
-        };
-        ValueSeed {
-            remaining: limit,
-            limit,
-        }
+        let limit = if max_depth < HARD_MAX_DEPTH { max_depth } else { HARD_MAX_DEPTH };
+        ValueSeed { remaining: limit, limit }
     }
 }
 
@@ -362,10 +377,7 @@ impl ValueSeed {
     fn nested<E: de::Error>(self) -> Result<ValueSeed, E> {
         match self.remaining.checked_sub(1) {
             Some(remaining) => Ok(ValueSeed { remaining, ..self }),
-            None => Err(E::custom(format_args!(
-                "nesting is deeper than the limit of {} levels",
-                self.limit
-            ))),
+            None => Err(E::custom(format_args!("nesting is deeper than the limit of {} levels", self.limit))),
         }
     }
 }
@@ -467,8 +479,7 @@ mod tests {
         leaf.prop_recursive(4, 64, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(".{0,6}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::btree_map(".{0,6}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -504,11 +515,7 @@ mod tests {
         let deep = "[".repeat(20) + &"]".repeat(20);
         let mut de = serde_json::Deserializer::from_str(&deep);
         let err = ValueSeed::new(10).deserialize(&mut de).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("nesting is deeper than the limit of 10 levels"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("nesting is deeper than the limit of 10 levels"), "{err}");
     }
 
     #[test]
@@ -522,12 +529,8 @@ mod tests {
 
     #[test]
     fn pointer_follows_dotted_keys() {
-        let v =
-            object! { "web" => object! { "webPageDetails" => object! { "URL" => "https://x" } } };
-        assert_eq!(
-            v.pointer("web.webPageDetails.URL").and_then(Value::as_str),
-            Some("https://x")
-        );
+        let v = object! { "web" => object! { "webPageDetails" => object! { "URL" => "https://x" } } };
+        assert_eq!(v.pointer("web.webPageDetails.URL").and_then(Value::as_str), Some("https://x"));
         assert!(v.pointer("web.nope").is_none());
     }
 

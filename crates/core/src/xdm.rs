@@ -191,11 +191,7 @@ impl Event {
         let mut errs = Errors::new();
         let mut event = Event::parse(value, path, limits, &mut errs);
         let xdm_path = path.key("xdm");
-        for e in normalize_identity_map(
-            &mut event.xdm.identity_map,
-            namespaces,
-            &xdm_path.key("identityMap"),
-        ) {
+        for e in normalize_identity_map(&mut event.xdm.identity_map, namespaces, &xdm_path.key("identityMap")) {
             errs.push(e);
         }
         errs.finish(event)
@@ -208,11 +204,7 @@ impl Event {
     ///
     /// # Errors
     /// Every problem found, each naming its field.
-    pub fn from_value(
-        value: Value,
-        path: &Path<'_>,
-        limits: &Limits,
-    ) -> Result<Event, Vec<FieldError>> {
+    pub fn from_value(value: Value, path: &Path<'_>, limits: &Limits) -> Result<Event, Vec<FieldError>> {
         let mut errs = Errors::new();
         let event = Event::parse(value, path, limits, &mut errs);
         errs.finish(event)
@@ -239,10 +231,7 @@ impl Event {
     }
 
     fn empty() -> Event {
-        Event {
-            xdm: ExperienceEvent::default(),
-            data: None,
-        }
+        Event { xdm: ExperienceEvent::default(), data: None }
     }
 
     /// Writes the event back as `{ "xdm": {...}, "data": {...} }`.
@@ -258,21 +247,11 @@ impl Event {
 }
 
 /// Size, array lengths and number finiteness over the whole event, before typed reading.
-fn check_size_and_shape(
-    xdm: &Value,
-    data: Option<&Value>,
-    path: &Path<'_>,
-    limits: &Limits,
-    errs: &mut Errors,
-) {
+fn check_size_and_shape(xdm: &Value, data: Option<&Value>, path: &Path<'_>, limits: &Limits, errs: &mut Errors) {
     // `{"xdm":` + xdm + `,"data":` + data + `}`
     let bytes = 8 + xdm.json_len() + data.map_or(0, |d| 8 + d.json_len());
     if bytes > limits.max_event_bytes {
-        errs.push(FieldError::EventTooLarge {
-            path: path.to_string(),
-            bytes,
-            limit: limits.max_event_bytes,
-        });
+        errs.push(FieldError::EventTooLarge { path: path.to_string(), bytes, limit: limits.max_event_bytes });
     }
     walk_arrays(xdm, &path.key("xdm"), limits, errs);
     if let Some(d) = data {
@@ -317,8 +296,7 @@ impl ExperienceEvent {
                 .map_err(|e| {
                     errs.push(FieldError::InvalidValue {
                         path: path.key("timestamp").to_string(),
-                        expected: "an RFC 3339 date-time such as \"2026-07-22T16:00:00.000Z\""
-                            .into(),
+                        expected: "an RFC 3339 date-time such as \"2026-07-22T16:00:00.000Z\"".into(),
                         found: quote(&e.found),
                     });
                 })
@@ -328,12 +306,9 @@ impl ExperienceEvent {
             .take_object(&mut m, "identityMap", path)
             .map(|im| read_identity_map(im, &path.key("identityMap"), limits, errs))
             .unwrap_or_default();
-        let web = errs
-            .take_object(&mut m, "web", path)
-            .map(|w| Web::read(w, &path.key("web"), errs));
-        let commerce = errs
-            .take_object(&mut m, "commerce", path)
-            .map(|c| Commerce::read(c, &path.key("commerce"), errs));
+        let web = errs.take_object(&mut m, "web", path).map(|w| Web::read(w, &path.key("web"), errs));
+        let commerce =
+            errs.take_object(&mut m, "commerce", path).map(|c| Commerce::read(c, &path.key("commerce"), errs));
         let product_list_items = errs
             .take_array(&mut m, "productListItems", path)
             .map(|items| {
@@ -343,22 +318,12 @@ impl ExperienceEvent {
                     .enumerate()
                     .filter_map(|(i, item)| {
                         let p = items_path.index(i);
-                        errs.object(item, &p)
-                            .map(|o| ProductListItem::read(o, &p, errs))
+                        errs.object(item, &p).map(|o| ProductListItem::read(o, &p, errs))
                     })
                     .collect()
             })
             .unwrap_or_default();
-        ExperienceEvent {
-            id,
-            event_type,
-            timestamp,
-            identity_map,
-            web,
-            commerce,
-            product_list_items,
-            other: m,
-        }
+        ExperienceEvent { id, event_type, timestamp, identity_map, web, commerce, product_list_items, other: m }
     }
 
     /// Writes the event back as XDM JSON (timestamps in UTC with milliseconds).
@@ -371,10 +336,7 @@ impl ExperienceEvent {
             m.insert("timestamp".into(), Value::String(t.to_rfc3339()));
         }
         if !self.identity_map.is_empty() {
-            m.insert(
-                "identityMap".into(),
-                identity_map_to_value(&self.identity_map),
-            );
+            m.insert("identityMap".into(), identity_map_to_value(&self.identity_map));
         }
         if let Some(web) = &self.web {
             m.insert("web".into(), web.to_value());
@@ -385,12 +347,7 @@ impl ExperienceEvent {
         if !self.product_list_items.is_empty() {
             m.insert(
                 "productListItems".into(),
-                Value::Array(
-                    self.product_list_items
-                        .iter()
-                        .map(ProductListItem::to_value)
-                        .collect(),
-                ),
+                Value::Array(self.product_list_items.iter().map(ProductListItem::to_value).collect()),
             );
         }
         Value::Object(m)
@@ -429,16 +386,8 @@ fn valid_namespace(ns: &str) -> bool {
 }
 
 /// Reads an `identityMap` object, checking namespaces, values and the identity count.
-pub(crate) fn read_identity_map(
-    m: Map,
-    path: &Path<'_>,
-    limits: &Limits,
-    errs: &mut Errors,
-) -> IdentityMap {
-    let count: usize = m
-        .values()
-        .map(|v| v.as_array().map_or(1, <[Value]>::len))
-        .sum();
+pub(crate) fn read_identity_map(m: Map, path: &Path<'_>, limits: &Limits, errs: &mut Errors) -> IdentityMap {
+    let count: usize = m.values().map(|v| v.as_array().map_or(1, <[Value]>::len)).sum();
     if count > limits.max_identities_per_event {
         errs.push(FieldError::TooManyIdentities {
             path: path.to_string(),
@@ -500,28 +449,16 @@ pub(crate) fn read_identity_map(
 pub fn identity_map_to_value(im: &IdentityMap) -> Value {
     Value::Object(
         im.iter()
-            .map(|(ns, items)| {
-                (
-                    ns.clone(),
-                    Value::Array(items.iter().map(IdentityItem::to_value).collect()),
-                )
-            })
+            .map(|(ns, items)| (ns.clone(), Value::Array(items.iter().map(IdentityItem::to_value).collect())))
             .collect(),
     )
 }
 
 impl IdentityItem {
-    fn read(
-        mut m: Map,
-        path: &Path<'_>,
-        limits: &Limits,
-        errs: &mut Errors,
-    ) -> Option<IdentityItem> {
+    fn read(mut m: Map, path: &Path<'_>, limits: &Limits, errs: &mut Errors) -> Option<IdentityItem> {
         let id = match m.remove("id") {
             None | Some(Value::Null) => {
-                errs.push(FieldError::Missing {
-                    path: path.key("id").to_string(),
-                });
+                errs.push(FieldError::Missing { path: path.key("id").to_string() });
                 None
             }
             Some(Value::String(s)) => Some(s),
@@ -557,19 +494,10 @@ impl IdentityItem {
             return None;
         }
         if len > limits.max_identity_len {
-            errs.push(FieldError::TooLong {
-                path: id_path.to_string(),
-                len,
-                limit: limits.max_identity_len,
-            });
+            errs.push(FieldError::TooLong { path: id_path.to_string(), len, limit: limits.max_identity_len });
             return None;
         }
-        Some(IdentityItem {
-            id,
-            authenticated_state: state,
-            primary,
-            other: m,
-        })
+        Some(IdentityItem { id, authenticated_state: state, primary, other: m })
     }
 
     /// Writes the item back as XDM JSON.
@@ -577,10 +505,7 @@ impl IdentityItem {
     pub fn to_value(&self) -> Value {
         let mut m = self.other.clone();
         m.insert("id".into(), Value::String(self.id.clone()));
-        m.insert(
-            "authenticatedState".into(),
-            Value::from(self.authenticated_state.as_str()),
-        );
+        m.insert("authenticatedState".into(), Value::from(self.authenticated_state.as_str()));
         m.insert("primary".into(), Value::Bool(self.primary));
         Value::Object(m)
     }
@@ -588,17 +513,15 @@ impl IdentityItem {
 
 impl Web {
     fn read(mut m: Map, path: &Path<'_>, errs: &mut Errors) -> Web {
-        let web_page_details = errs
-            .take_object(&mut m, "webPageDetails", path)
-            .map(|mut d| {
-                let p = path.key("webPageDetails");
-                WebPageDetails {
-                    url: errs.take_str(&mut d, "URL", &p),
-                    name: errs.take_str(&mut d, "name", &p),
-                    view_name: errs.take_str(&mut d, "viewName", &p),
-                    other: d,
-                }
-            });
+        let web_page_details = errs.take_object(&mut m, "webPageDetails", path).map(|mut d| {
+            let p = path.key("webPageDetails");
+            WebPageDetails {
+                url: errs.take_str(&mut d, "URL", &p),
+                name: errs.take_str(&mut d, "name", &p),
+                view_name: errs.take_str(&mut d, "viewName", &p),
+                other: d,
+            }
+        });
         let mut referrer_url = None;
         if let Some(mut r) = errs.take_object(&mut m, "webReferrer", path) {
             referrer_url = errs.take_str(&mut r, "URL", &path.key("webReferrer"));
@@ -606,11 +529,7 @@ impl Web {
                 m.insert("webReferrer".into(), Value::Object(r));
             }
         }
-        Web {
-            web_page_details,
-            referrer_url,
-            other: m,
-        }
+        Web { web_page_details, referrer_url, other: m }
     }
 
     fn to_value(&self) -> Value {
@@ -656,11 +575,7 @@ impl Commerce {
                 other: o,
             }
         });
-        Commerce {
-            measures,
-            order,
-            other: m,
-        }
+        Commerce { measures, order, other: m }
     }
 
     fn to_value(&self) -> Value {
@@ -710,10 +625,7 @@ impl ProductListItem {
                 }
                 kept.push(Value::Object(c));
             }
-            if kept
-                .iter()
-                .any(|c| c.as_object().is_some_and(|o| !o.is_empty()))
-            {
+            if kept.iter().any(|c| c.as_object().is_some_and(|o| !o.is_empty())) {
                 m.insert("productCategories".into(), Value::Array(kept));
             }
         }
@@ -747,11 +659,7 @@ impl ProductListItem {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| {
-                    let mut c = kept
-                        .get(i)
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
+                    let mut c = kept.get(i).and_then(Value::as_object).cloned().unwrap_or_default();
                     c.insert("categoryID".into(), Value::String(id.clone()));
                     Value::Object(c)
                 })
@@ -769,12 +677,7 @@ mod tests {
 
     fn parse(v: &str) -> Result<Event, Vec<FieldError>> {
         let value: Value = serde_json::from_str(v).unwrap();
-        Event::read(
-            value,
-            &Path::Root("event"),
-            &Limits::new(),
-            &Namespaces::defaults(),
-        )
+        Event::read(value, &Path::Root("event"), &Limits::new(), &Namespaces::defaults())
     }
 
     #[test]
@@ -789,34 +692,16 @@ mod tests {
                "data":{"free":"form"}}"#,
         )
         .unwrap();
-        assert_eq!(
-            e.xdm.event_type.as_deref(),
-            Some("commerce.productListAdds")
-        );
+        assert_eq!(e.xdm.event_type.as_deref(), Some("commerce.productListAdds"));
         assert_eq!(e.xdm.page_url(), Some("https://luma.test/men"));
-        assert_eq!(
-            e.xdm.identity_map.get("Email").unwrap()[0].authenticated_state,
-            AuthenticatedState::Authenticated
-        );
-        assert_eq!(
-            *e.xdm
-                .commerce
-                .as_ref()
-                .unwrap()
-                .measures
-                .get("productListAdds")
-                .unwrap(),
-            1.0
-        );
+        assert_eq!(e.xdm.identity_map.get("Email").unwrap()[0].authenticated_state, AuthenticatedState::Authenticated);
+        assert_eq!(*e.xdm.commerce.as_ref().unwrap().measures.get("productListAdds").unwrap(), 1.0);
         let item = &e.xdm.product_list_items[0];
         assert_eq!(item.sku.as_deref(), Some("MS-01"));
         assert_eq!(item.product_categories, vec!["men/sweatshirts".to_string()]);
         assert_eq!(item.other.get("_luma"), Some(&object! { "size" => "L" }));
         assert!(e.xdm.other.contains_key("_luma") && e.xdm.other.contains_key("device"));
-        assert_eq!(
-            e.data.as_ref().unwrap().get("free"),
-            Some(&Value::from("form"))
-        );
+        assert_eq!(e.data.as_ref().unwrap().get("free"), Some(&Value::from("form")));
     }
 
     #[test]
@@ -860,26 +745,14 @@ mod tests {
 
     #[test]
     fn enforces_limits() {
-        let ids: Vec<Value> = (0..21)
-            .map(|i| object! { "id" => format!("u{i}") })
-            .collect();
+        let ids: Vec<Value> = (0..21).map(|i| object! { "id" => format!("u{i}") }).collect();
         let big = "x".repeat(11 * 1024);
         let v = object! {
             "xdm" => object! { "identityMap" => object! { "CRMID" => Value::Array(ids) }, "_big" => big.as_str() },
         };
         let errs = Event::from_value(v, &Path::Root("event"), &Limits::new()).unwrap_err();
-        assert!(errs.iter().any(|e| matches!(
-            e,
-            FieldError::TooManyIdentities {
-                count: 21,
-                limit: 20,
-                ..
-            }
-        )));
-        assert!(
-            errs.iter()
-                .any(|e| matches!(e, FieldError::EventTooLarge { limit: 10240, .. }))
-        );
+        assert!(errs.iter().any(|e| matches!(e, FieldError::TooManyIdentities { count: 21, limit: 20, .. })));
+        assert!(errs.iter().any(|e| matches!(e, FieldError::EventTooLarge { limit: 10240, .. })));
     }
 
     #[test]
@@ -888,10 +761,6 @@ mod tests {
             r#"{"xdm":{"identityMap":{"Email":[{"id":"a@x","primary":true}],"CRMID":[{"id":"1","primary":true}]}}}"#,
         )
         .unwrap_err();
-        assert!(
-            errs[0]
-                .to_string()
-                .contains("at most one identity marked primary")
-        );
+        assert!(errs[0].to_string().contains("at most one identity marked primary"));
     }
 }

@@ -20,18 +20,12 @@ fn spec_dir() -> PathBuf {
 }
 
 fn read(name: &str) -> Json {
-    let text =
-        std::fs::read_to_string(spec_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = std::fs::read_to_string(spec_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn field_errors(errors: &[FieldError]) -> Json {
-    Json::Array(
-        errors
-            .iter()
-            .map(|e| json!({ "path": e.path(), "code": e.code() }))
-            .collect(),
-    )
+    Json::Array(errors.iter().map(|e| json!({ "path": e.path(), "code": e.code() })).collect())
 }
 
 /// The outcome of one case, in the vectors' terms.
@@ -45,10 +39,7 @@ fn run(function: &str, input: &Json) -> Json {
         },
         "verifyIdentityCookie" => {
             let keys = CookieKeys::new(input["key"].as_str().unwrap().as_bytes().to_vec(), vec![]);
-            match keys.verify(
-                input["orgId"].as_str().unwrap(),
-                input["value"].as_str().unwrap(),
-            ) {
+            match keys.verify(input["orgId"].as_str().unwrap(), input["value"].as_str().unwrap()) {
                 Ok(ecid) => json!({ "ok": true, "value": { "ecid": ecid.as_str() } }),
                 Err(e) => json!({ "ok": false, "error": e.code() }),
             }
@@ -58,22 +49,17 @@ fn run(function: &str, input: &Json) -> Json {
         }
         "validateEvent" => {
             let value: Value = serde_json::from_value(input.clone()).unwrap();
-            match Event::read(
-                value,
-                &Path::Root(""),
-                &Limits::new(),
-                &Namespaces::defaults(),
-            ) {
+            match Event::read(value, &Path::Root(""), &Limits::new(), &Namespaces::defaults()) {
                 Ok(_) => json!({ "ok": true }),
                 Err(errors) => json!({ "ok": false, "errors": field_errors(&errors) }),
             }
         }
-        "normalizeIdentity" => match Namespaces::defaults()
-            .normalize(input["ns"].as_str().unwrap(), input["id"].as_str().unwrap())
-        {
-            Ok(v) => json!({ "ok": true, "value": v }),
-            Err(e) => json!({ "ok": false, "error": e.code() }),
-        },
+        "normalizeIdentity" => {
+            match Namespaces::defaults().normalize(input["ns"].as_str().unwrap(), input["id"].as_str().unwrap()) {
+                Ok(v) => json!({ "ok": true, "value": v }),
+                Err(e) => json!({ "ok": false, "error": e.code() }),
+            }
+        }
         "buildIdentityGraph" => {
             let events: Vec<Value> = serde_json::from_value(input["events"].clone()).unwrap();
             let mut config = GraphConfig::default();
@@ -94,14 +80,7 @@ fn graphs_json(g: &Graphs) -> Json {
     let persons: Vec<Json> = g
         .persons
         .iter()
-        .map(|p| {
-            Json::Array(
-                p.members
-                    .iter()
-                    .map(|m| Json::String(m.key.to_string()))
-                    .collect(),
-            )
-        })
+        .map(|p| Json::Array(p.members.iter().map(|m| Json::String(m.key.to_string())).collect()))
         .collect();
     let events: Vec<Json> = g
         .events
@@ -119,11 +98,7 @@ fn graphs_json(g: &Graphs) -> Json {
         .owners
         .iter()
         .map(|o| {
-            let segments = o
-                .owners
-                .iter()
-                .map(|(t, p)| json!([t.to_rfc3339(), p.to_string()]))
-                .collect();
+            let segments = o.owners.iter().map(|(t, p)| json!([t.to_rfc3339(), p.to_string()])).collect();
             (o.device.to_string(), segments)
         })
         .collect();
@@ -141,11 +116,7 @@ fn comparable(actual: &Json, expected: &Json) -> Json {
 #[test]
 fn shared_vectors_pass_in_the_core() {
     let index = read("index.json");
-    assert_eq!(
-        index["specVersion"],
-        json!(edgecdp_core::SPEC_VERSION),
-        "tests/spec is for another SPEC_VERSION"
-    );
+    assert_eq!(index["specVersion"], json!(edgecdp_core::SPEC_VERSION), "tests/spec is for another SPEC_VERSION");
     let mut ran = 0;
     let mut failures = Vec::new();
     for file in index["files"].as_array().unwrap() {
@@ -154,28 +125,18 @@ fn shared_vectors_pass_in_the_core() {
         let cases = doc["cases"].as_array().unwrap();
         assert!(!cases.is_empty(), "{file} has no cases");
         for case in cases {
-            let runs_here = case
-                .get("runtimes")
-                .is_none_or(|rt| rt.as_array().unwrap().iter().any(|r| r == "core"));
+            let runs_here = case.get("runtimes").is_none_or(|rt| rt.as_array().unwrap().iter().any(|r| r == "core"));
             if !runs_here {
                 continue;
             }
             let actual = run(case["fn"].as_str().unwrap(), &case["input"]);
             let expected = &case["expected"];
             if &comparable(&actual, expected) != expected {
-                failures.push(format!(
-                    "{file} / {}: expected {expected}, got {actual}",
-                    case["name"]
-                ));
+                failures.push(format!("{file} / {}: expected {expected}, got {actual}", case["name"]));
             }
             ran += 1;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {ran} vectors failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {ran} vectors failed:\n{}", failures.len(), failures.join("\n"));
     assert!(ran >= 50, "only {ran} vectors ran");
 }

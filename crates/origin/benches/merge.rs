@@ -13,10 +13,7 @@ fn ecid(i: u64) -> String {
 }
 
 fn li(ns: &str, id: &str, state: AuthState) -> LinkedIdentity {
-    LinkedIdentity {
-        key: IdentityKey::new(ns, id),
-        state,
-    }
+    LinkedIdentity { key: IdentityKey::new(ns, id), state }
 }
 
 fn records(n: usize, offset: usize) -> Vec<LinkRecord> {
@@ -28,11 +25,7 @@ fn records(n: usize, offset: usize) -> Vec<LinkRecord> {
                 li("CRMID", &format!("crm-{person}"), AuthState::Authenticated),
             ];
             if i % 5 == 0 {
-                ids.push(li(
-                    "Email",
-                    &format!("p{person}@example.com"),
-                    AuthState::Authenticated,
-                ));
+                ids.push(li("Email", &format!("p{person}@example.com"), AuthState::Authenticated));
             }
             LinkRecord::new(format!("r{i}"), Timestamp(i as i64 * 1000), ids)
         })
@@ -44,41 +37,29 @@ fn bench_merge(c: &mut Criterion) {
     group.sample_size(10);
     let batch = records(10_000, 0);
     group.throughput(Throughput::Elements(batch.len() as u64));
-    group.bench_function(
-        BenchmarkId::new("merge-link-records-into-empty-store", batch.len()),
-        |b| {
-            b.iter_batched(
-                || {
-                    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-                    let store =
-                        SqliteStore::open(&dir.path().join("bench.sqlite"), GraphConfig::default())
-                            .unwrap_or_else(|e| panic!("{e}"));
-                    (dir, store)
-                },
-                |(_dir, store)| {
-                    store
-                        .add_link_records(&batch, "bench")
-                        .unwrap_or_else(|e| panic!("{e}"))
-                },
-                criterion::BatchSize::PerIteration,
-            );
-        },
-    );
+    group.bench_function(BenchmarkId::new("merge-link-records-into-empty-store", batch.len()), |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                let store = SqliteStore::open(&dir.path().join("bench.sqlite"), GraphConfig::default())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (dir, store)
+            },
+            |(_dir, store)| store.add_link_records(&batch, "bench").unwrap_or_else(|e| panic!("{e}")),
+            criterion::BatchSize::PerIteration,
+        );
+    });
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = SqliteStore::open(&dir.path().join("full.sqlite"), GraphConfig::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .add_link_records(&batch, "bench")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let store =
+        SqliteStore::open(&dir.path().join("full.sqlite"), GraphConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    store.add_link_records(&batch, "bench").unwrap_or_else(|e| panic!("{e}"));
     let mut next = 10_000;
     group.throughput(Throughput::Elements(1));
     group.sample_size(50);
     group.bench_function("one-login-into-a-store-of-10000-records", |b| {
         b.iter(|| {
             next += 1;
-            store
-                .add_link_records(&records(1, next), "bench")
-                .unwrap_or_else(|e| panic!("{e}"))
+            store.add_link_records(&records(1, next), "bench").unwrap_or_else(|e| panic!("{e}"))
         });
     });
     group.finish();

@@ -61,15 +61,9 @@ pub struct Secrets {
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
-            .field(
-                "cookie_keys",
-                &format_args!("[{} redacted]", self.cookie_keys.len()),
-            )
+            .field("cookie_keys", &format_args!("[{} redacted]", self.cookie_keys.len()))
             .field("sync_secret", &"redacted")
-            .field(
-                "admin_api_keys",
-                &format_args!("[{} redacted]", self.admin_api_keys.len()),
-            )
+            .field("admin_api_keys", &format_args!("[{} redacted]", self.admin_api_keys.len()))
             .finish()
     }
 }
@@ -98,11 +92,7 @@ pub struct Overrides {
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 impl Config {
@@ -113,18 +103,13 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
         let (text, origin) = match path {
             Some(p) => (
-                std::fs::read_to_string(p).with_context(|| {
-                    format!("cannot read the configuration file {}", p.display())
-                })?,
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the configuration file {}", p.display()))?,
                 p.display().to_string(),
             ),
-            None => (
-                DEMO_CONFIG.to_owned(),
-                "the embedded demo configuration".to_owned(),
-            ),
+            None => (DEMO_CONFIG.to_owned(), "the embedded demo configuration".to_owned()),
         };
-        let mut config: Config =
-            toml::from_str(&text).with_context(|| format!("invalid configuration in {origin}"))?;
+        let mut config: Config = toml::from_str(&text).with_context(|| format!("invalid configuration in {origin}"))?;
         config.apply(overrides);
         config.validate()?;
         Ok(config)
@@ -165,9 +150,7 @@ impl Config {
             );
         }
         if self.secrets.sync_secret.len() < 16 {
-            bail!(
-                "secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)"
-            );
+            bail!("secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)");
         }
         Ok(())
     }
@@ -175,11 +158,7 @@ impl Config {
     /// The part of the configuration that becomes the edges' definitions snapshot.
     #[must_use]
     pub fn snapshot_config(&self) -> SnapshotConfig {
-        SnapshotConfig {
-            datastreams: self.datastreams.clone(),
-            limits: self.limits,
-            identity: self.identity.clone(),
-        }
+        SnapshotConfig { datastreams: self.datastreams.clone(), limits: self.limits, identity: self.identity.clone() }
     }
 }
 
@@ -214,15 +193,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
         std::fs::write(&p, DEMO_CONFIG.replace("listen =", "lisen =")).unwrap();
-        let err = format!(
-            "{:#}",
-            Config::load(Some(&p), &Overrides::default()).unwrap_err()
-        );
+        let err = format!("{:#}", Config::load(Some(&p), &Overrides::default()).unwrap_err());
         assert!(err.contains("lisen"), "{err}");
-        let o = Overrides {
-            sync_secret: Some("short".into()),
-            ..Overrides::default()
-        };
+        let o = Overrides { sync_secret: Some("short".into()), ..Overrides::default() };
         let err = Config::load(None, &o).unwrap_err().to_string();
         assert!(err.contains("sync_secret"), "{err}");
     }

@@ -37,10 +37,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 ///
 /// # Errors
 /// When the store cannot be opened or the address cannot be bound.
-pub async fn serve(
-    config: config::Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     if config.demo {
         tracing::warn!(
             "running with the embedded demo configuration: its secrets are public, do not use it for real traffic"
@@ -64,9 +61,7 @@ pub async fn serve(
         writeln!(out, "edgecdp listening on http://{addr}")?;
         out.flush()?;
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -155,11 +155,7 @@ async fn shutdown_signal() {
 /// The graph rules of a configuration.
 fn graph_config(config: Option<&std::path::Path>) -> anyhow::Result<GraphConfig> {
     let config = Config::load(config, &overrides_from_env())?;
-    Ok(
-        edgecdp_core::snapshot::Snapshot::build(&config.snapshot_config(), 0)
-            .0
-            .identity,
-    )
+    Ok(edgecdp_core::snapshot::Snapshot::build(&config.snapshot_config(), 0).0.identity)
 }
 
 /// Lines of a JSON Lines file (`-`: standard input), numbered from 1, blank lines skipped.
@@ -169,12 +165,7 @@ fn json_lines(file: &std::path::Path) -> anyhow::Result<Vec<(usize, String)>> {
     } else {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l.to_owned()))
-        .collect())
+    Ok(text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l.to_owned())).collect())
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -209,9 +200,7 @@ fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
                         let line = msg
                             .strip_prefix("events[")
                             .and_then(|r| r.split_once(']'))
-                            .and_then(|(i, rest)| {
-                                Some((events.get(i.parse::<usize>().ok()?)?.0, rest))
-                            });
+                            .and_then(|(i, rest)| Some((events.get(i.parse::<usize>().ok()?)?.0, rest)));
                         problems.push(match line {
                             Some((n, rest)) => format!("line {n}: event{rest}"),
                             None => msg,
@@ -221,12 +210,7 @@ fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        IdentityCommand::Import {
-            file,
-            database,
-            source,
-            config,
-        } => {
+        IdentityCommand::Import { file, database, source, config } => {
             let graph = graph_config(config.as_deref())?;
             let mut good = Vec::new();
             let mut rejected = Vec::new();
@@ -250,28 +234,18 @@ fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
             }
             let store = edgecdp_origin::store::SqliteStore::open(&database, graph)?;
             let added = edgecdp_origin::store::Store::add_link_records(&store, &good, &source)?;
-            print_json(
-                &serde_json::json!({ "accepted": good.len(), "added": added, "rejected": rejected }),
-            )?;
+            print_json(&serde_json::json!({ "accepted": good.len(), "added": added, "rejected": rejected }))?;
             if rejected.is_empty() {
                 Ok(())
             } else {
                 anyhow::bail!("{} line(s) rejected (listed above)", rejected.len())
             }
         }
-        IdentityCommand::Graph {
-            database,
-            ns,
-            id,
-            config,
-        } => {
+        IdentityCommand::Graph { database, ns, id, config } => {
             let graph = graph_config(config.as_deref())?;
             let id = graph.namespaces.normalize(&ns, &id)?;
             let store = edgecdp_origin::store::SqliteStore::open_read_only(&database, graph)?;
-            match edgecdp_origin::store::Store::graph(
-                &store,
-                &edgecdp_core::identity::IdentityKey::new(ns, id),
-            )? {
+            match edgecdp_origin::store::Store::graph(&store, &edgecdp_core::identity::IdentityKey::new(ns, id))? {
                 Some(report) => print_json(&report),
                 None => anyhow::bail!("no identity graph holds this identity"),
             }
@@ -298,20 +272,12 @@ fn main() -> anyhow::Result<()> {
                 ..overrides_from_env()
             };
             let config = Config::load(args.config.as_deref(), &overrides)?;
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(edgecdp_origin::serve(config, shutdown_signal()))
         }
         Command::Identity(cmd) => identity(cmd),
-        Command::Events {
-            database,
-            ecid,
-            limit,
-        } => {
-            let store = edgecdp_origin::store::SqliteStore::open_read_only(
-                &database,
-                GraphConfig::default(),
-            )?;
+        Command::Events { database, ecid, limit } => {
+            let store = edgecdp_origin::store::SqliteStore::open_read_only(&database, GraphConfig::default())?;
             let events = edgecdp_origin::store::Store::events_for_ecid(&store, &ecid, limit)?;
             let mut out = String::new();
             for e in events {
@@ -323,12 +289,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::CheckConfig { config } => {
             let config = Config::load(config.as_deref(), &overrides_from_env())?;
-            let (snapshot, warnings) =
-                edgecdp_core::snapshot::Snapshot::build(&config.snapshot_config(), 1);
+            let (snapshot, warnings) = edgecdp_core::snapshot::Snapshot::build(&config.snapshot_config(), 1);
             let mut out = String::new();
             for ds in snapshot.datastreams.values() {
-                let origins: Vec<String> =
-                    ds.allowed_origins.iter().map(ToString::to_string).collect();
+                let origins: Vec<String> = ds.allowed_origins.iter().map(ToString::to_string).collect();
                 out.push_str(&format!(
                     "datastream {} (org {}): allowed origins {}\n",
                     ds.id,

@@ -35,20 +35,9 @@ impl Server {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("edgecdp listening on ")
-            .unwrap()
-            .to_owned();
-        Server {
-            child,
-            base,
-            _dir: dir,
-            db,
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("edgecdp listening on ").unwrap().to_owned();
+        Server { child, base, _dir: dir, db }
     }
 
     fn url(&self, path: &str) -> String {
@@ -67,12 +56,7 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn interact(
-    s: &Server,
-    query: &str,
-    body: impl Into<reqwest::Body>,
-    cookie: Option<&str>,
-) -> reqwest::Response {
+async fn interact(s: &Server, query: &str, body: impl Into<reqwest::Body>, cookie: Option<&str>) -> reqwest::Response {
     let mut req = client()
         .post(s.url(&format!("/ee/v1/interact?{query}")))
         .header("content-type", "text/plain; charset=UTF-8")
@@ -86,32 +70,19 @@ async fn interact(
 
 fn ecid_and_cookie(body: &Value) -> (String, String) {
     let handles = body["handle"].as_array().unwrap();
-    let ecid = handles
-        .iter()
-        .find(|h| h["type"] == "identity:result")
-        .unwrap()["payload"][0]["id"]
+    let ecid = handles.iter().find(|h| h["type"] == "identity:result").unwrap()["payload"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let store = handles.iter().find(|h| h["type"] == "state:store").unwrap();
     let value = store["payload"][0]["value"].as_str().unwrap().to_owned();
-    (
-        ecid,
-        format!("{}={value}", store["payload"][0]["key"].as_str().unwrap()),
-    )
+    (ecid, format!("{}={value}", store["payload"][0]["key"].as_str().unwrap()))
 }
 
 fn sqlite_events(db: &std::path::Path, ecid: &str) -> Vec<(String, Option<String>)> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT event_id, event_type FROM events WHERE ecid = ?1")
-        .unwrap();
-    stmt.query_map([ecid], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut stmt = conn.prepare("SELECT event_id, event_type FROM events WHERE ecid = ?1").unwrap();
+    stmt.query_map([ecid], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }
 
 #[tokio::test]
@@ -129,10 +100,7 @@ async fn page_views_land_in_sqlite_under_one_ecid() {
     interact(&s, "configId=ds-luma&requestId=a2", body, Some(&cookie)).await;
     let rows = sqlite_events(&s.db, &ecid);
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(
-        rows.iter()
-            .all(|(_, t)| t.as_deref() == Some("web.webpagedetails.pageViews"))
-    );
+    assert!(rows.iter().all(|(_, t)| t.as_deref() == Some("web.webpagedetails.pageViews")));
     // The admin API reads the same rows.
     let api: Value = client()
         .get(s.url(&format!("/api/events?ecid={ecid}")))
@@ -144,11 +112,7 @@ async fn page_views_land_in_sqlite_under_one_ecid() {
         .await
         .unwrap();
     assert_eq!(api["events"].as_array().unwrap().len(), 2);
-    let unauthorized = client()
-        .get(s.url(&format!("/api/events?ecid={ecid}")))
-        .send()
-        .await
-        .unwrap();
+    let unauthorized = client().get(s.url(&format!("/api/events?ecid={ecid}"))).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
 }
 
@@ -156,25 +120,13 @@ async fn page_views_land_in_sqlite_under_one_ecid() {
 async fn bad_input_gets_4xx_error_bodies_and_the_server_keeps_serving() {
     let s = Server::start();
     let ok = r#"{"events":[{"xdm":{}}]}"#;
-    let big_event = format!(
-        r#"{{"events":[{{"xdm":{{"_luma":{{"n":"{}"}}}}}}]}}"#,
-        "x".repeat(11 * 1024)
-    );
+    let big_event = format!(r#"{{"events":[{{"xdm":{{"_luma":{{"n":"{}"}}}}}}]}}"#, "x".repeat(11 * 1024));
     let ids: Vec<String> = (0..21).map(|i| format!(r#"{{"id":"user-{i}"}}"#)).collect();
-    let many_ids = format!(
-        r#"{{"events":[{{"xdm":{{"identityMap":{{"CRMID":[{}]}}}}}}]}}"#,
-        ids.join(",")
-    );
+    let many_ids = format!(r#"{{"events":[{{"xdm":{{"identityMap":{{"CRMID":[{}]}}}}}}]}}"#, ids.join(","));
     /// query, body, cookie header, expected status, expected words in the detail
     type Case<'a> = (&'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
     let cases: Vec<Case<'_>> = vec![
-        (
-            "configId=ds-luma",
-            b"{not json".to_vec(),
-            None,
-            400,
-            "not valid JSON",
-        ),
+        ("configId=ds-luma", b"{not json".to_vec(), None, 400, "not valid JSON"),
         (
             "configId=ds-luma",
             br#"{"events":[{"xdm":{"eventType":5}}]}"#.to_vec(),
@@ -182,81 +134,29 @@ async fn bad_input_gets_4xx_error_bodies_and_the_server_keeps_serving() {
             400,
             "events[0].xdm.eventType: expected a string, found a number",
         ),
-        (
-            "configId=ds-luma",
-            vec![b'x'; 70 * 1024],
-            None,
-            413,
-            "65536 bytes",
-        ),
-        (
-            "configId=ds-luma",
-            big_event.into_bytes(),
-            None,
-            400,
-            "over the limit of 10240 bytes",
-        ),
-        (
-            "configId=ds-luma",
-            many_ids.into_bytes(),
-            None,
-            400,
-            "21 identities, over the limit of 20",
-        ),
-        (
-            "configId=unknown",
-            ok.as_bytes().to_vec(),
-            None,
-            400,
-            "'unknown'",
-        ),
+        ("configId=ds-luma", vec![b'x'; 70 * 1024], None, 413, "65536 bytes"),
+        ("configId=ds-luma", big_event.into_bytes(), None, 400, "over the limit of 10240 bytes"),
+        ("configId=ds-luma", many_ids.into_bytes(), None, 400, "21 identities, over the limit of 20"),
+        ("configId=unknown", ok.as_bytes().to_vec(), None, 400, "'unknown'"),
         ("", ok.as_bytes().to_vec(), None, 400, "configId"),
-        (
-            "configId=ds-luma",
-            ok.as_bytes().to_vec(),
-            Some("kndctr_LUMA123_AdobeOrg_identity=%%%;;=="),
-            200,
-            "",
-        ),
+        ("configId=ds-luma", ok.as_bytes().to_vec(), Some("kndctr_LUMA123_AdobeOrg_identity=%%%;;=="), 200, ""),
     ];
     for (query, body, cookie, status, detail) in cases {
         let r = interact(&s, query, body, cookie).await;
         assert_eq!(r.status().as_u16(), status, "{query} {detail}");
         let v: Value = r.json().await.unwrap();
         if status >= 400 {
-            assert!(
-                v["type"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("https://ns.edgecdp.dev/errors/ECDP-"),
-                "{v}"
-            );
+            assert!(v["type"].as_str().unwrap().starts_with("https://ns.edgecdp.dev/errors/ECDP-"), "{v}");
             assert_eq!(v["status"], status);
             assert!(v["detail"].as_str().unwrap().contains(detail), "{v}");
         }
     }
-    let get = client()
-        .get(s.url("/ee/v1/interact?configId=ds-luma"))
-        .send()
-        .await
-        .unwrap();
+    let get = client().get(s.url("/ee/v1/interact?configId=ds-luma")).send().await.unwrap();
     assert_eq!(get.status(), 405);
     assert_eq!(get.headers()["allow"], "POST, OPTIONS");
-    let put = client()
-        .put(s.url("/ee/v1/collect?configId=ds-luma"))
-        .body(ok)
-        .send()
-        .await
-        .unwrap();
+    let put = client().put(s.url("/ee/v1/collect?configId=ds-luma")).body(ok).send().await.unwrap();
     assert_eq!(put.status(), 405);
-    let health: Value = client()
-        .get(s.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = client().get(s.url("/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
 }
 
@@ -282,10 +182,7 @@ fn batch(entropy: u8, ecid: &Ecid) -> SyncBatch {
 
 /// The wall clock, as the origin reads it.
 fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     Timestamp(i64::try_from(ms).unwrap())
 }
 
@@ -294,10 +191,7 @@ async fn post_sync(s: &Server, body: &[u8], secret: &[u8]) -> reqwest::Response 
     client()
         .post(s.url("/v1/sync"))
         .header(sync::TIMESTAMP_HEADER, at.millis().to_string())
-        .header(
-            sync::SIGNATURE_HEADER,
-            sync::sign(secret, "POST", "/v1/sync", at, body),
-        )
+        .header(sync::SIGNATURE_HEADER, sync::sign(secret, "POST", "/v1/sync", at, body))
         .body(body.to_vec())
         .send()
         .await
@@ -309,33 +203,14 @@ async fn sync_batches_are_authenticated_and_applied_once() {
     let s = Server::start();
     let ecid = Ecid::mint([4; 16]);
     let bytes = batch(1, &ecid).encode().unwrap();
-    let first: Value = post_sync(&s, &bytes, SYNC_SECRET)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (first["applied"].as_bool(), first["events"].as_u64()),
-        (Some(true), Some(1))
-    );
-    let again: Value = post_sync(&s, &bytes, SYNC_SECRET)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (again["applied"].as_bool(), again["events"].as_u64()),
-        (Some(false), Some(0))
-    );
+    let first: Value = post_sync(&s, &bytes, SYNC_SECRET).await.json().await.unwrap();
+    assert_eq!((first["applied"].as_bool(), first["events"].as_u64()), (Some(true), Some(1)));
+    let again: Value = post_sync(&s, &bytes, SYNC_SECRET).await.json().await.unwrap();
+    assert_eq!((again["applied"].as_bool(), again["events"].as_u64()), (Some(false), Some(0)));
     assert_eq!(sqlite_events(&s.db, ecid.as_str()).len(), 1);
     let forged = post_sync(&s, &batch(2, &ecid).encode().unwrap(), b"not the secret").await;
     assert_eq!(forged.status(), 401);
-    let unsigned = client()
-        .post(s.url("/v1/sync"))
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    let unsigned = client().post(s.url("/v1/sync")).body(bytes.clone()).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
     let garbage = post_sync(&s, b"\x93garbage", SYNC_SECRET).await;
     assert_eq!(garbage.status(), 400);
@@ -350,10 +225,7 @@ async fn workers_fetch_the_signed_snapshot() {
         let mut r = client()
             .get(s.url("/v1/snapshot"))
             .header(sync::TIMESTAMP_HEADER, at.millis().to_string())
-            .header(
-                sync::SIGNATURE_HEADER,
-                sync::sign(SYNC_SECRET, "GET", "/v1/snapshot", at, b""),
-            );
+            .header(sync::SIGNATURE_HEADER, sync::sign(SYNC_SECRET, "GET", "/v1/snapshot", at, b""));
         if let Some(e) = etag {
             r = r.header("if-none-match", e);
         }
@@ -365,28 +237,13 @@ async fn workers_fetch_the_signed_snapshot() {
     let snap = Snapshot::decode(&r.bytes().await.unwrap()).unwrap();
     assert!(snap.datastreams.contains_key("ds-luma"));
     assert_eq!(signed(Some(&etag)).await.unwrap().status(), 304);
-    assert_eq!(
-        client()
-            .get(s.url("/v1/snapshot"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(client().get(s.url("/v1/snapshot")).send().await.unwrap().status(), 401);
 }
 
-async fn admin_call(
-    s: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&str>,
-) -> (u16, Value) {
+async fn admin_call(s: &Server, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, Value) {
     let mut req = client().request(method, s.url(path)).bearer_auth(ADMIN_KEY);
     if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_owned());
+        req = req.header("content-type", "application/json").body(b.to_owned());
     }
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
@@ -399,60 +256,22 @@ async fn the_identity_admin_api_names_every_bad_input() {
     use reqwest::Method;
     let s = Server::start();
     // Auth first.
-    assert_eq!(
-        client()
-            .get(s.url("/api/identities/graph?ns=Email&id=a@b.c"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    let wrong = client()
-        .get(s.url("/api/identities/graph?ns=Email&id=a@b.c"))
-        .bearer_auth("nope")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(client().get(s.url("/api/identities/graph?ns=Email&id=a@b.c")).send().await.unwrap().status(), 401);
+    let wrong =
+        client().get(s.url("/api/identities/graph?ns=Email&id=a@b.c")).bearer_auth("nope").send().await.unwrap();
     assert_eq!(wrong.status(), 403);
     // Queries.
     let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Email", None).await;
-    assert_eq!(
-        (st, body["error"]["code"].as_str()),
-        (400, Some("missing_identity"))
-    );
+    assert_eq!((st, body["error"]["code"].as_str()), (400, Some("missing_identity")));
     let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Fax&id=1", None).await;
     assert_eq!(st, 400);
     assert_eq!(body["error"]["errors"][0]["code"], "unknown_namespace");
-    let (st, body) = admin_call(
-        &s,
-        Method::GET,
-        "/api/identities/graph?ns=Email&id=nobody%40example.com",
-        None,
-    )
-    .await;
-    assert_eq!(
-        (st, body["error"]["code"].as_str()),
-        (404, Some("unknown_identity"))
-    );
-    assert_eq!(
-        admin_call(&s, Method::DELETE, "/api/profiles?ns=CRMID&id=ghost", None)
-            .await
-            .0,
-        404
-    );
+    let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Email&id=nobody%40example.com", None).await;
+    assert_eq!((st, body["error"]["code"].as_str()), (404, Some("unknown_identity")));
+    assert_eq!(admin_call(&s, Method::DELETE, "/api/profiles?ns=CRMID&id=ghost", None).await.0, 404);
     // Bodies.
-    let (st, body) = admin_call(
-        &s,
-        Method::POST,
-        "/api/identities/simulate",
-        Some("{not json"),
-    )
-    .await;
-    assert_eq!(
-        (st, body["error"]["code"].as_str()),
-        (400, Some("malformed_json"))
-    );
+    let (st, body) = admin_call(&s, Method::POST, "/api/identities/simulate", Some("{not json")).await;
+    assert_eq!((st, body["error"]["code"].as_str()), (400, Some("malformed_json")));
     let (st, body) = admin_call(
         &s,
         Method::POST,
@@ -461,10 +280,7 @@ async fn the_identity_admin_api_names_every_bad_input() {
     )
     .await;
     assert_eq!(st, 400);
-    assert_eq!(
-        body["error"]["errors"][0]["path"],
-        "events[0].xdm.identityMap.Email[0].id"
-    );
+    assert_eq!(body["error"]["errors"][0]["path"], "events[0].xdm.identityMap.Email[0].id");
     let (st, body) = admin_call(
         &s,
         Method::POST,
@@ -482,31 +298,11 @@ async fn the_identity_admin_api_names_every_bad_input() {
     )
     .await;
     assert_eq!(st, 200);
-    assert_eq!(
-        (body["accepted"].as_u64(), body["added"].as_u64()),
-        (Some(1), Some(1))
-    );
-    let rejected: Vec<u64> = body["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["index"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        rejected,
-        [1, 2],
-        "each bad row is reported, the good one kept"
-    );
-    let (st, body) = admin_call(
-        &s,
-        Method::GET,
-        "/api/identities/graph?ns=Email&id=c9%40example.com",
-        None,
-    )
-    .await;
-    assert_eq!(
-        st, 200,
-        "lookups normalize the value like ingestion does: {body}"
-    );
+    assert_eq!((body["accepted"].as_u64(), body["added"].as_u64()), (Some(1), Some(1)));
+    let rejected: Vec<u64> =
+        body["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    assert_eq!(rejected, [1, 2], "each bad row is reported, the good one kept");
+    let (st, body) = admin_call(&s, Method::GET, "/api/identities/graph?ns=Email&id=c9%40example.com", None).await;
+    assert_eq!(st, 200, "lookups normalize the value like ingestion does: {body}");
     assert_eq!(body["person"]["id"], "c9");
 }

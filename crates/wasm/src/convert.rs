@@ -19,11 +19,7 @@ pub(crate) enum ConvertError {
 
 /// Converts a JSON-like JavaScript value; `undefined` members are dropped as `JSON.stringify`
 /// does.
-pub(crate) fn from_js(
-    v: &JsValue,
-    depth_left: usize,
-    path: &mut String,
-) -> Result<Value, ConvertError> {
+pub(crate) fn from_js(v: &JsValue, depth_left: usize, path: &mut String) -> Result<Value, ConvertError> {
     if v.is_null() || v.is_undefined() {
         return Ok(Value::Null);
     }
@@ -37,10 +33,7 @@ pub(crate) fn from_js(
         return Ok(Value::String(s));
     }
     if v.is_function() || v.is_symbol() || v.is_bigint() {
-        return Err(ConvertError::NotJson(format!(
-            "{} holds a value JSON cannot carry",
-            display(path)
-        )));
+        return Err(ConvertError::NotJson(format!("{} holds a value JSON cannot carry", display(path))));
     }
     let Some(next) = depth_left.checked_sub(1) else {
         return Err(ConvertError::TooDeep);

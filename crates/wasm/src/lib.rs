@@ -34,9 +34,7 @@ extern "C" {
 /// core forbids them) is reported on the console with its message before the call throws.
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| {
-        console_error(&format!("edgecdp-wasm panicked: {info}"))
-    }));
+    std::panic::set_hook(Box::new(|info| console_error(&format!("edgecdp-wasm panicked: {info}"))));
 }
 
 /// The error half of the envelope.
@@ -102,17 +100,15 @@ fn validate(event: &JsValue) -> Result<Value, BindingError> {
     let value = convert::from_js(event, limits.max_depth, &mut path).map_err(|e| BindingError {
         code: "bad_input",
         message: match e {
-            convert::ConvertError::TooDeep => format!(
-                "the event nests deeper than the limit of {} levels",
-                limits.max_depth
-            ),
+            convert::ConvertError::TooDeep => {
+                format!("the event nests deeper than the limit of {} levels", limits.max_depth)
+            }
             convert::ConvertError::NotJson(m) => m,
         },
         errors: Vec::new(),
     })?;
-    Event::read(value, &Path::Root(""), &limits, &Namespaces::defaults())
-        .map(|e| e.to_value())
-        .map_err(|errors| BindingError {
+    Event::read(value, &Path::Root(""), &limits, &Namespaces::defaults()).map(|e| e.to_value()).map_err(|errors| {
+        BindingError {
             code: "invalid_event",
             message: match errors.as_slice() {
                 [one] => one.to_string(),
@@ -120,7 +116,8 @@ fn validate(event: &JsValue) -> Result<Value, BindingError> {
                 [] => "the event is invalid".into(),
             },
             errors,
-        })
+        }
+    })
 }
 
 /// Decodes a `kndctr_{org}_identity` cookie value (the ECID in protobuf field 1). The value is
@@ -130,11 +127,7 @@ pub fn decode_identity_cookie(value: &str) -> JsValue {
     envelope(
         cookie::decode(value)
             .map(|d| object! { "ecid" => d.ecid.to_string(), "signed" => d.mac.is_some() })
-            .map_err(|e| BindingError {
-                code: e.code(),
-                message: e.to_string(),
-                errors: Vec::new(),
-            }),
+            .map_err(|e| BindingError { code: e.code(), message: e.to_string(), errors: Vec::new() }),
     )
 }
 
@@ -148,14 +141,9 @@ pub fn identity_cookie_name(org_id: &str) -> String {
 /// ...); the error names what is wrong (`unknown_namespace`, `blocked_value`, `invalid_email`, ...).
 #[wasm_bindgen(js_name = normalizeIdentity)]
 pub fn normalize_identity(ns: &str, id: &str) -> JsValue {
-    envelope(
-        Namespaces::defaults()
-            .normalize(ns, id)
-            .map(Value::String)
-            .map_err(|e| BindingError {
-                code: e.code(),
-                message: e.to_string(),
-                errors: Vec::new(),
-            }),
-    )
+    envelope(Namespaces::defaults().normalize(ns, id).map(Value::String).map_err(|e| BindingError {
+        code: e.code(),
+        message: e.to_string(),
+        errors: Vec::new(),
+    }))
 }

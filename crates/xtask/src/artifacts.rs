@@ -50,10 +50,7 @@ pub(crate) fn browser_wasm() -> anyhow::Result<()> {
 fn wasm_opt(file: &Path, level: &str) -> anyhow::Result<()> {
     let bin = root().join("node_modules/.bin/wasm-opt");
     if !bin.exists() {
-        bail!(
-            "{} is missing: run `npm ci` (cargo xtask setup)",
-            bin.display()
-        );
+        bail!("{} is missing: run `npm ci` (cargo xtask setup)", bin.display());
     }
     run(Command::new(bin)
         .arg(level)

@@ -106,34 +106,14 @@ fn print_help() {
 }
 
 fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
 fn lint() -> anyhow::Result<()> {
-    step("cargo fmt --check", || {
-        run(cargo().args(["fmt", "--all", "--", "--check"]))
-    })?;
-    step("clippy (host)", || {
-        run(cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))
-    })?;
+    step("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--", "--check"])))?;
+    step("clippy (host)", || run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
     step("fuzz targets compile (cargo check fuzz/)", || {
-        run(cargo().args([
-            "check",
-            "--quiet",
-            "--manifest-path",
-            "fuzz/Cargo.toml",
-            "--bins",
-        ]))
+        run(cargo().args(["check", "--quiet", "--manifest-path", "fuzz/Cargo.toml", "--bins"]))
     })?;
     step("clippy (wasm32: worker and browser bindings)", || {
         run(cargo().args([
@@ -156,9 +136,7 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
     setup::npm_packages()?;
     step("build the browser Wasm core", artifacts::browser_wasm)?;
     step("build sdk-js", artifacts::sdk)?;
-    step("build edgecdp", || {
-        run(cargo().args(["build", "-p", "edgecdp-origin"]))
-    })?;
+    step("build edgecdp", || run(cargo().args(["build", "-p", "edgecdp-origin"])))?;
     let port = flag_value(args, "--port").unwrap_or("8080");
     let mut serve = std::process::Command::new(root().join("target/debug/edgecdp"));
     serve.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
@@ -168,9 +146,7 @@ fn demo(args: &[String]) -> anyhow::Result<()> {
     if port == "0" {
         util::say("Starting the Luma demo on a free port (the address follows); Ctrl-C stops.");
     } else {
-        util::say(&format!(
-            "Starting the Luma demo: open http://localhost:{port}/ (Ctrl-C stops)."
-        ));
+        util::say(&format!("Starting the Luma demo: open http://localhost:{port}/ (Ctrl-C stops)."));
     }
     run(&mut serve)
 }
@@ -185,19 +161,13 @@ fn test(args: &[String]) -> anyhow::Result<()> {
         step("setup: Chromium", setup::chromium)?;
     }
     lint()?;
-    step("cargo test --workspace", || {
-        run(cargo().args(["test", "--workspace"]))
-    })?;
+    step("cargo test --workspace", || run(cargo().args(["test", "--workspace"])))?;
     step("build the browser Wasm core", artifacts::browser_wasm)?;
     step("build sdk-js", artifacts::sdk)?;
     step("build the worker", artifacts::worker)?;
     step("size report and budgets", || size::report().map(|_| ()))?;
-    step("Wasm binding tests (Node)", || {
-        run(&mut util::node_test(&[root().join("crates/wasm/tests")])?)
-    })?;
-    step("sdk-js tests", || {
-        run(util::npm().args(["test", "-w", "sdk-js"]))
-    })?;
+    step("Wasm binding tests (Node)", || run(&mut util::node_test(&[root().join("crates/wasm/tests")])?))?;
+    step("sdk-js tests", || run(util::npm().args(["test", "-w", "sdk-js"])))?;
     if skip_e2e {
         util::say("end-to-end tests skipped (--skip-e2e)");
     } else {
@@ -209,9 +179,6 @@ fn test(args: &[String]) -> anyhow::Result<()> {
             run(&mut cmd)
         })?;
     }
-    util::say(&format!(
-        "all checks passed in {:.0} s",
-        started.elapsed().as_secs_f64()
-    ));
+    util::say(&format!("all checks passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
 }

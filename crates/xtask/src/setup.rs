@@ -12,19 +12,10 @@ pub(crate) const WORKER_BUILD_VERSION: &str = "0.8.7";
 
 /// The wasm32 target of the pinned toolchain.
 pub(crate) fn toolchain() -> anyhow::Result<()> {
-    let installed = output(
-        Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .current_dir(root()),
-    )
-    .context("rustup is needed to add the wasm32-unknown-unknown target (https://rustup.rs)")?;
-    if !installed
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
-        run(Command::new("rustup")
-            .args(["target", "add", "wasm32-unknown-unknown"])
-            .current_dir(root()))?;
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root()))
+        .context("rustup is needed to add the wasm32-unknown-unknown target (https://rustup.rs)")?;
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]).current_dir(root()))?;
     }
     Ok(())
 }
@@ -33,14 +24,7 @@ pub(crate) fn toolchain() -> anyhow::Result<()> {
 pub(crate) fn npm_packages() -> anyhow::Result<()> {
     let version = output(Command::new("node").arg("--version"))
         .context("Node.js 20 or newer is needed (e.g. `apt-get install nodejs npm`)")?;
-    let major: u32 = version
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .unwrap_or("0")
-        .parse()
-        .unwrap_or(0);
+    let major: u32 = version.trim().trim_start_matches('v').split('.').next().unwrap_or("0").parse().unwrap_or(0);
     if major < 20 {
         bail!("Node.js 20 or newer is needed; found {}", version.trim());
     }
@@ -68,20 +52,13 @@ pub(crate) fn worker_build() -> anyhow::Result<()> {
     if current.as_deref() == Some(WORKER_BUILD_VERSION) {
         return Ok(());
     }
-    say(&format!(
-        "installing worker-build {WORKER_BUILD_VERSION} (about 3 minutes, once)"
-    ));
-    run(cargo().args([
-        "install",
-        &format!("worker-build@{WORKER_BUILD_VERSION}"),
-        "--locked",
-    ]))
+    say(&format!("installing worker-build {WORKER_BUILD_VERSION} (about 3 minutes, once)"));
+    run(cargo().args(["install", &format!("worker-build@{WORKER_BUILD_VERSION}"), "--locked"]))
 }
 
 /// Where Chromium is: `CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`.
 pub(crate) fn chromium_path() -> PathBuf {
-    std::env::var_os("CHROMIUM_PATH")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+    std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
 /// Headless Chromium for the end-to-end tests: installed with apt when missing and running as
@@ -96,13 +73,7 @@ pub(crate) fn chromium() -> anyhow::Result<()> {
         say("installing Chromium with apt-get (about a minute)");
         run(Command::new("apt-get").arg("update").arg("-qq"))?;
         run(Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "chromium",
-            ])
+            .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
         if path.exists() {
             return Ok(());

@@ -24,63 +24,37 @@ struct Measured {
 }
 
 fn measure(name: &'static str, path: &Path) -> anyhow::Result<Measured> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("{} is missing: build it first", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("{} is missing: build it first", path.display()))?;
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     gz.write_all(&bytes)?;
     let gzip = gz.finish()?.len() as u64;
-    Ok(Measured {
-        name,
-        raw: bytes.len() as u64,
-        gzip,
-    })
+    Ok(Measured { name, raw: bytes.len() as u64, gzip })
 }
 
 /// Measures, prints the table, writes `target/size-report.json`, and fails over budget.
 pub(crate) fn report() -> anyhow::Result<serde_json::Value> {
     let r = root();
     let files = [
-        (
-            "sdk-js critical path (dist/edgecdp.min.js)",
-            "sdk-js/dist/edgecdp.min.js",
-        ),
-        (
-            "sdk-js lazy core loader (dist/edgecdp-core.js)",
-            "sdk-js/dist/edgecdp-core.js",
-        ),
-        (
-            "browser Wasm core (edgecdp_wasm_bg.wasm)",
-            "sdk-js/wasm/edgecdp_wasm_bg.wasm",
-        ),
-        (
-            "browser Wasm glue (edgecdp_wasm.js)",
-            "sdk-js/wasm/edgecdp_wasm.js",
-        ),
+        ("sdk-js critical path (dist/edgecdp.min.js)", "sdk-js/dist/edgecdp.min.js"),
+        ("sdk-js lazy core loader (dist/edgecdp-core.js)", "sdk-js/dist/edgecdp-core.js"),
+        ("browser Wasm core (edgecdp_wasm_bg.wasm)", "sdk-js/wasm/edgecdp_wasm_bg.wasm"),
+        ("browser Wasm glue (edgecdp_wasm.js)", "sdk-js/wasm/edgecdp_wasm.js"),
         ("worker Wasm (index_bg.wasm)", "worker/build/index_bg.wasm"),
         ("worker JS (index.js)", "worker/build/index.js"),
     ];
-    let measured: Vec<Measured> = files
-        .iter()
-        .map(|(name, path)| measure(name, &r.join(path)))
-        .collect::<anyhow::Result<_>>()?;
+    let measured: Vec<Measured> =
+        files.iter().map(|(name, path)| measure(name, &r.join(path))).collect::<anyhow::Result<_>>()?;
     let gz = |i: usize| measured[i].gzip;
     let critical = gz(0);
     let browser_total = gz(0) + gz(1) + gz(2) + gz(3);
     let worker = gz(4);
     let mut table = String::from("\nsize report (gzip at the default level)\n");
     for m in &measured {
-        table.push_str(&format!(
-            "  {:<50} {:>9} B raw {:>9} B gzip\n",
-            m.name, m.raw, m.gzip
-        ));
+        table.push_str(&format!("  {:<50} {:>9} B raw {:>9} B gzip\n", m.name, m.raw, m.gzip));
     }
     let checks = [
         ("sdk-js critical path", critical, CRITICAL_PATH_BUDGET),
-        (
-            "sdk-js + browser Wasm core",
-            browser_total,
-            BROWSER_TOTAL_BUDGET,
-        ),
+        ("sdk-js + browser Wasm core", browser_total, BROWSER_TOTAL_BUDGET),
         ("worker Wasm", worker, WORKER_BUDGET),
     ];
     for (name, value, budget) in checks {
@@ -98,15 +72,8 @@ pub(crate) fn report() -> anyhow::Result<serde_json::Value> {
         "budgets": checks.iter().map(|(n, v, b)| serde_json::json!({"name": n, "gzip": v, "budget": b, "ok": v <= b})).collect::<Vec<_>>(),
     });
     std::fs::create_dir_all(r.join("target"))?;
-    std::fs::write(
-        r.join("target/size-report.json"),
-        serde_json::to_vec_pretty(&json)?,
-    )?;
-    let over: Vec<_> = checks
-        .iter()
-        .filter(|(_, v, b)| v > b)
-        .map(|(n, v, b)| format!("{n}: {v} B > {b} B"))
-        .collect();
+    std::fs::write(r.join("target/size-report.json"), serde_json::to_vec_pretty(&json)?)?;
+    let over: Vec<_> = checks.iter().filter(|(_, v, b)| v > b).map(|(n, v, b)| format!("{n}: {v} B > {b} B")).collect();
     if !over.is_empty() {
         bail!("over the size budget: {}", over.join("; "));
     }

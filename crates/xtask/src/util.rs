@@ -9,10 +9,7 @@ use anyhow::{Context, bail};
 
 /// The workspace root.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Prints a line for the person running the task (stderr, so stdout stays for reports).
@@ -36,9 +33,7 @@ pub(crate) fn npm() -> Command {
 pub(crate) fn node_test(dirs: &[PathBuf]) -> anyhow::Result<Command> {
     let mut files = Vec::new();
     for dir in dirs {
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
             let path = entry?.path();
             if path.to_string_lossy().ends_with(".test.mjs") {
                 files.push(path);
@@ -50,19 +45,14 @@ pub(crate) fn node_test(dirs: &[PathBuf]) -> anyhow::Result<Command> {
         bail!("no *.test.mjs files in {dirs:?}");
     }
     let mut c = Command::new("node");
-    c.arg("--test")
-        .arg("--test-concurrency=1")
-        .args(files)
-        .current_dir(root());
+    c.arg("--test").arg("--test-concurrency=1").args(files).current_dir(root());
     Ok(c)
 }
 
 /// Runs a command, failing with its status when it fails.
 pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     say(&format!("$ {}", describe(cmd)));
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {}", cmd.get_program().to_string_lossy()))?;
+    let status = cmd.status().with_context(|| format!("cannot start {}", cmd.get_program().to_string_lossy()))?;
     if !status.success() {
         bail!("`{}` failed ({status})", describe(cmd));
     }
@@ -94,10 +84,6 @@ pub(crate) fn step(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow
     say(&format!("\n==> {name}"));
     let t = Instant::now();
     let result = f().with_context(|| format!("step failed: {name}"));
-    say(&format!(
-        "<== {name}: {} in {:.1} s",
-        if result.is_ok() { "ok" } else { "FAILED" },
-        t.elapsed().as_secs_f64()
-    ));
+    say(&format!("<== {name}: {} in {:.1} s", if result.is_ok() { "ok" } else { "FAILED" }, t.elapsed().as_secs_f64()));
     result
 }

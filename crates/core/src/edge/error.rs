@@ -77,10 +77,7 @@ fn summarize(errors: &[FieldError]) -> String {
     match errors {
         [] => "The request is invalid.".into(),
         [one] => format!("{one}."),
-        [first, rest @ ..] => format!(
-            "{first} (and {} more problems, listed in report.errors).",
-            rest.len()
-        ),
+        [first, rest @ ..] => format!("{first} (and {} more problems, listed in report.errors).", rest.len()),
     }
 }
 
@@ -118,11 +115,9 @@ impl EdgeError {
     pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
         let (status, code, title) = self.meta();
         let errors = match self {
-            EdgeError::InvalidRequest { errors } | EdgeError::InvalidConsent { errors } => errors
-                .iter()
-                .take(MAX_REPORTED)
-                .map(ReportedError::from)
-                .collect(),
+            EdgeError::InvalidRequest { errors } | EdgeError::InvalidConsent { errors } => {
+                errors.iter().take(MAX_REPORTED).map(ReportedError::from).collect()
+            }
             _ => Vec::new(),
         };
         ErrorBody {
@@ -130,10 +125,7 @@ impl EdgeError {
             status,
             title: title.into(),
             detail: self.to_string(),
-            report: ErrorReport {
-                request_id: request_id.map(str::to_owned),
-                errors,
-            },
+            report: ErrorReport { request_id: request_id.map(str::to_owned), errors },
         }
     }
 }

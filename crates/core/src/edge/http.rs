@@ -40,31 +40,20 @@ pub(super) struct Cors {
 
 impl Cors {
     pub(super) fn for_errors(origin: Option<&str>) -> Cors {
-        Cors {
-            origin: origin.map(str::to_owned),
-            allowed: false,
-            preflight: false,
-        }
+        Cors { origin: origin.map(str::to_owned), allowed: false, preflight: false }
     }
 
     pub(super) fn apply(&self, mut r: HttpResponse) -> HttpResponse {
         r.headers.push(("vary", "Origin".into()));
         let Some(origin) = &self.origin else { return r };
         if self.allowed || r.status >= 400 {
-            r.headers
-                .push(("access-control-allow-origin", origin.clone()));
-            r.headers
-                .push(("access-control-allow-credentials", "true".into()));
-            r.headers.push((
-                "access-control-expose-headers",
-                "Retry-After, x-adobe-edge".into(),
-            ));
+            r.headers.push(("access-control-allow-origin", origin.clone()));
+            r.headers.push(("access-control-allow-credentials", "true".into()));
+            r.headers.push(("access-control-expose-headers", "Retry-After, x-adobe-edge".into()));
         }
         if self.preflight && self.allowed {
-            r.headers
-                .push(("access-control-allow-methods", "POST, OPTIONS".into()));
-            r.headers
-                .push(("access-control-allow-headers", "content-type".into()));
+            r.headers.push(("access-control-allow-methods", "POST, OPTIONS".into()));
+            r.headers.push(("access-control-allow-headers", "content-type".into()));
             r.headers.push(("access-control-max-age", "86400".into()));
         }
         r
@@ -72,20 +61,12 @@ impl Cors {
 }
 
 pub(super) fn empty(status: u16) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: Vec::new(),
-        body: Vec::new(),
-    }
+    HttpResponse { status, headers: Vec::new(), body: Vec::new() }
 }
 
 pub(super) fn json_response<T: serde::Serialize>(status: u16, body: &T) -> HttpResponse {
     // Serialising our own response types cannot fail (no maps with non-string keys, no
     // non-finite floats reach them); an empty body would still be a valid 2xx for the SDKs.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    HttpResponse {
-        status,
-        headers: vec![("content-type", "application/json;charset=utf-8".into())],
-        body: bytes,
-    }
+    HttpResponse { status, headers: vec![("content-type", "application/json;charset=utf-8".into())], body: bytes }
 }

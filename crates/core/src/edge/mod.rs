@@ -35,14 +35,12 @@ use crate::codec::hex;
 use crate::consent::{CONSENT_COOKIE_MAX_AGE, Consent};
 use crate::field::Path;
 use crate::identity::cookie::{IDENTITY_COOKIE_MAX_AGE, cookie_prefix, identity_cookie_name};
-use crate::identity::resolve::{
-    PersonView, link_record, normalize_identity_map, resolve, result_identities,
-};
+use crate::identity::resolve::{PersonView, link_record, normalize_identity_map, resolve, result_identities};
 use crate::identity::{CookieKeys, Ecid, IdentityError, IdentityKey, LinkRecord};
 use crate::mac::sha256;
 use crate::protocol::{
-    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef,
-    ResponseBody, StoreEntry, Warning,
+    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef, ResponseBody, StoreEntry,
+    Warning,
 };
 use crate::snapshot::{Datastream, Snapshot};
 use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, IdentityLinks, SyncRecord};
@@ -92,10 +90,7 @@ impl HttpResponse {
     /// The first header named `name` (lower-case).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -159,9 +154,7 @@ pub struct Outcome {
 impl Outcome {
     /// Each view to store, keyed by each identity it holds.
     pub fn view_writes(&self) -> impl Iterator<Item = (&IdentityKey, &PersonView)> {
-        self.views
-            .iter()
-            .flat_map(|v| v.identities.iter().map(move |k| (k, v)))
+        self.views.iter().flat_map(|v| v.identities.iter().map(move |k| (k, v)))
     }
 }
 
@@ -227,12 +220,7 @@ impl Pending {
 
 /// Handles one request without any stored state (every visitor is as the request shows them).
 #[must_use]
-pub fn handle(
-    env: &EdgeEnv<'_>,
-    req: &HttpRequest<'_>,
-    now: Timestamp,
-    entropy: &Entropy,
-) -> Outcome {
+pub fn handle(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: &Entropy) -> Outcome {
     match begin(env, req, now, entropy) {
         Step::Done(o) => o,
         Step::Lookup(p) => finish(env, p, &Views::new()),
@@ -246,23 +234,16 @@ pub fn begin(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: 
     let mut log = Vec::new();
     let mut cors = Cors::for_errors(req.origin);
     match run(env, req, &query, now, entropy, &mut log, &mut cors) {
-        Ok(Next::Respond(response)) => Step::Done(Outcome {
-            response: cors.apply(response),
-            records: Vec::new(),
-            views: Vec::new(),
-            log,
-        }),
+        Ok(Next::Respond(response)) => {
+            Step::Done(Outcome { response: cors.apply(response), records: Vec::new(), views: Vec::new(), log })
+        }
         Ok(Next::Lookup(mut pending)) => {
             pending.cors = cors;
             pending.log = log;
             Step::Lookup(*pending)
         }
         Err(err) => {
-            log.push(EdgeLog::Rejected {
-                code: err.code(),
-                status: err.status(),
-                detail: err.to_string(),
-            });
+            log.push(EdgeLog::Rejected { code: err.code(), status: err.status(), detail: err.to_string() });
             Step::Done(Outcome {
                 response: cors.apply(error_response(&err, query.request_id.as_deref())),
                 records: Vec::new(),
@@ -276,32 +257,14 @@ pub fn begin(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: 
 /// Completes a request with the views the host loaded for [`Pending::keys`].
 #[must_use]
 pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
-    let Pending {
-        cors,
-        mut log,
-        ds,
-        ecid,
-        request_id,
-        now,
-        links,
-        records,
-        mut store,
-        warnings,
-        respond,
-        ..
-    } = pending;
+    let Pending { cors, mut log, ds, ecid, request_id, now, links, records, mut store, warnings, respond, .. } =
+        pending;
     let snapshot = env.snapshot;
     let namespaces = &snapshot.identity.namespaces;
     let lookup = |k: &IdentityKey| views.get(k).filter(|v| !snapshot.voids(v)).cloned();
     let resolution = resolve(&ecid, &links, &lookup, namespaces, now);
-    if let Some(v) = resolution
-        .view
-        .as_ref()
-        .filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty())
-    {
-        log.push(EdgeLog::Stitched {
-            person: v.person.clone(),
-        });
+    if let Some(v) = resolution.view.as_ref().filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty()) {
+        log.push(EdgeLog::Stitched { person: v.person.clone() });
     }
     let response = if respond {
         store.insert(
@@ -314,31 +277,20 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
         );
         let identities = result_identities(&ecid, resolution.view.as_ref(), namespaces)
             .into_iter()
-            .map(|k| IdentityResult {
-                id: k.id,
-                namespace: NamespaceRef { code: k.ns },
-            })
+            .map(|k| IdentityResult { id: k.id, namespace: NamespaceRef { code: k.ns } })
             .collect();
         json_response(
             200,
             &ResponseBody {
                 request_id,
-                handle: vec![
-                    Handle::IdentityResult(identities),
-                    Handle::StateStore(store),
-                ],
+                handle: vec![Handle::IdentityResult(identities), Handle::StateStore(store)],
                 warnings,
             },
         )
     } else {
         empty(204)
     };
-    Outcome {
-        response: cors.apply(response),
-        records,
-        views: resolution.writes,
-        log,
-    }
+    Outcome { response: cors.apply(response), records, views: resolution.writes, log }
 }
 
 enum Next {
@@ -357,25 +309,18 @@ fn run(
     cors: &mut Cors,
 ) -> Result<Next, EdgeError> {
     let Some(route) = route(req.path) else {
-        return Err(EdgeError::NotFound {
-            path: req.path.chars().take(200).collect(),
-        });
+        return Err(EdgeError::NotFound { path: req.path.chars().take(200).collect() });
     };
     let method = req.method.to_ascii_uppercase();
     if method != "POST" && method != "OPTIONS" {
         return Err(EdgeError::MethodNotAllowed { method });
     }
-    let ds_id = query
-        .config_id
-        .as_deref()
-        .ok_or(EdgeError::MissingConfigId)?;
+    let ds_id = query.config_id.as_deref().ok_or(EdgeError::MissingConfigId)?;
     let ds = env
         .snapshot
         .datastreams
         .get(ds_id)
-        .ok_or_else(|| EdgeError::UnknownDatastream {
-            id: ds_id.chars().take(128).collect(),
-        })?;
+        .ok_or_else(|| EdgeError::UnknownDatastream { id: ds_id.chars().take(128).collect() })?;
     if let Some(origin) = req.origin {
         if !ds.allows_origin(origin) {
             return Err(EdgeError::OriginNotAllowed {
@@ -391,15 +336,9 @@ fn run(
     }
     let limits = &env.snapshot.limits;
     if req.body.len() > limits.max_request_bytes {
-        return Err(EdgeError::BodyTooLarge {
-            limit: limits.max_request_bytes,
-        });
+        return Err(EdgeError::BodyTooLarge { limit: limits.max_request_bytes });
     }
-    let body = parse_body(
-        req.body,
-        limits.max_depth,
-        route.action == Action::IdentityAcquire,
-    )?;
+    let body = parse_body(req.body, limits.max_depth, route.action == Action::IdentityAcquire)?;
     let namespaces = &env.snapshot.identity.namespaces;
     let mut pending = Pending {
         keys: Vec::new(),
@@ -417,8 +356,8 @@ fn run(
     };
     match route.action {
         Action::Interact | Action::Collect => {
-            let mut request = InteractRequest::from_value(body, limits)
-                .map_err(|errors| EdgeError::InvalidRequest { errors })?;
+            let mut request =
+                InteractRequest::from_value(body, limits).map_err(|errors| EdgeError::InvalidRequest { errors })?;
             let mut errors = Vec::new();
             for (i, e) in request.events.iter_mut().enumerate() {
                 let events = Path::Root("events");
@@ -433,14 +372,8 @@ fn run(
             if !errors.is_empty() {
                 return Err(EdgeError::InvalidRequest { errors });
             }
-            let cookies = Cookies {
-                header: req.cookie.unwrap_or(""),
-                meta: &request.meta,
-            };
-            let legacy = request
-                .identity_map
-                .get(Ecid::NAMESPACE)
-                .and_then(|v| v.first());
+            let cookies = Cookies { header: req.cookie.unwrap_or(""), meta: &request.meta };
+            let legacy = request.identity_map.get(Ecid::NAMESPACE).and_then(|v| v.first());
             pending.ecid = cookies.ecid(ds, env.cookie_keys, legacy, entropy, log);
             let consent = cookies.consent(ds);
             let count = request.events.len();
@@ -450,76 +383,44 @@ fn run(
                     kind: format!("{ERROR_TYPE_PREFIX}ECDP-W001"),
                     code: "ECDP-W001".into(),
                     title: "Events not collected".into(),
-                    detail: format!(
-                        "{count} event(s) were not collected: the visitor's consent is out."
-                    ),
+                    detail: format!("{count} event(s) were not collected: the visitor's consent is out."),
                 });
             } else {
-                let ctx = EventCtx {
-                    ds_id: &ds.id,
-                    ecid: &pending.ecid,
-                    request_id: &pending.request_id,
-                    now,
-                };
-                let collected: Vec<Collected> = request
-                    .events
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, e)| collect(&ctx, i, e.event))
-                    .collect();
+                let ctx = EventCtx { ds_id: &ds.id, ecid: &pending.ecid, request_id: &pending.request_id, now };
+                let collected: Vec<Collected> =
+                    request.events.into_iter().enumerate().map(|(i, e)| collect(&ctx, i, e.event)).collect();
                 let (events, links): (Vec<CollectedEvent>, Vec<LinkRecord>) =
                     collected.into_iter().map(|c| (c.event, c.link)).unzip();
                 pending.links = links;
-                log.push(EdgeLog::Collected {
-                    datastream: ds.id.clone(),
-                    events: count,
-                });
+                log.push(EdgeLog::Collected { datastream: ds.id.clone(), events: count });
                 pending.records.push(SyncRecord::Events(CollectedEvents {
                     datastream_id: ds.id.clone(),
                     ecid: pending.ecid.clone(),
                     received_at: now,
                     events,
                 }));
-                let linking: Vec<LinkRecord> = pending
-                    .links
-                    .iter()
-                    .filter(|r| r.links(namespaces))
-                    .cloned()
-                    .collect();
+                let linking: Vec<LinkRecord> = pending.links.iter().filter(|r| r.links(namespaces)).cloned().collect();
                 if !linking.is_empty() {
-                    pending.records.push(SyncRecord::Links(IdentityLinks {
-                        source: ds.id.clone(),
-                        records: linking,
-                    }));
+                    pending.records.push(SyncRecord::Links(IdentityLinks { source: ds.id.clone(), records: linking }));
                 }
             }
         }
         Action::IdentityAcquire => {
-            let request = AcquireRequest::from_value(body)
-                .map_err(|errors| EdgeError::InvalidRequest { errors })?;
-            let cookies = Cookies {
-                header: req.cookie.unwrap_or(""),
-                meta: &request.meta,
-            };
+            let request = AcquireRequest::from_value(body).map_err(|errors| EdgeError::InvalidRequest { errors })?;
+            let cookies = Cookies { header: req.cookie.unwrap_or(""), meta: &request.meta };
             pending.ecid = cookies.ecid(ds, env.cookie_keys, None, entropy, log);
         }
         Action::SetConsent => {
-            let mut request = ConsentRequest::from_value(body, limits)
-                .map_err(|errors| EdgeError::InvalidRequest { errors })?;
-            let consent = Consent::from_request(&request.consent)
-                .map_err(|errors| EdgeError::InvalidConsent { errors })?;
-            let errors = normalize_identity_map(
-                &mut request.identity_map,
-                namespaces,
-                &Path::Root("").key("identityMap"),
-            );
+            let mut request =
+                ConsentRequest::from_value(body, limits).map_err(|errors| EdgeError::InvalidRequest { errors })?;
+            let consent =
+                Consent::from_request(&request.consent).map_err(|errors| EdgeError::InvalidConsent { errors })?;
+            let errors =
+                normalize_identity_map(&mut request.identity_map, namespaces, &Path::Root("").key("identityMap"));
             if !errors.is_empty() {
                 return Err(EdgeError::InvalidRequest { errors });
             }
-            let cookies = Cookies {
-                header: req.cookie.unwrap_or(""),
-                meta: &request.meta,
-            };
+            let cookies = Cookies { header: req.cookie.unwrap_or(""), meta: &request.meta };
             pending.ecid = cookies.ecid(ds, env.cookie_keys, None, entropy, log);
             log.push(EdgeLog::ConsentSet { consent });
             pending.store.push(StoreEntry {
@@ -556,9 +457,7 @@ fn parse_body(body: &[u8], max_depth: usize, empty_ok: bool) -> Result<Value, Ed
     ValueSeed::new(max_depth)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| EdgeError::MalformedJson {
-            detail: e.to_string(),
-        })
+        .map_err(|e| EdgeError::MalformedJson { detail: e.to_string() })
 }
 
 fn error_response(err: &EdgeError, request_id: Option<&str>) -> HttpResponse {
@@ -579,16 +478,11 @@ pub fn unavailable(origin: Option<&str>, query: &str, retry_after_secs: u32) -> 
         kind: format!("{ERROR_TYPE_PREFIX}ECDP-0010-503"),
         status: 503,
         title: "Service unavailable".into(),
-        detail: "The edge cannot store the request right now; retry it with the same requestId."
-            .into(),
-        report: crate::protocol::ErrorReport {
-            request_id: query.request_id,
-            errors: Vec::new(),
-        },
+        detail: "The edge cannot store the request right now; retry it with the same requestId.".into(),
+        report: crate::protocol::ErrorReport { request_id: query.request_id, errors: Vec::new() },
     };
     let mut r = json_response(503, &body);
-    r.headers
-        .push(("retry-after", retry_after_secs.to_string()));
+    r.headers.push(("retry-after", retry_after_secs.to_string()));
     Cors::for_errors(origin).apply(r)
 }
 
@@ -615,9 +509,7 @@ fn collect(ctx: &EventCtx<'_>, index: usize, mut event: Event) -> Collected {
     }
     let timestamp = *xdm.timestamp.get_or_insert(ctx.now);
     let has_primary = xdm.identity_map.values().flatten().any(|i| i.primary);
-    let ecids = xdm
-        .identity_map
-        .get_or_insert_with(Ecid::NAMESPACE, Vec::new);
+    let ecids = xdm.identity_map.get_or_insert_with(Ecid::NAMESPACE, Vec::new);
     if !ecids.iter().any(|i| i.id == ctx.ecid.as_str()) {
         ecids.insert(
             0,
@@ -646,10 +538,7 @@ fn collect(ctx: &EventCtx<'_>, index: usize, mut event: Event) -> Collected {
 fn event_id(ctx: &EventCtx<'_>, index: usize, given: Option<&str>) -> String {
     let key = match given {
         Some(id) => format!("id\0{}\0{}\0{id}", ctx.ds_id, ctx.ecid),
-        None => format!(
-            "rq\0{}\0{}\0{}\0{index}",
-            ctx.ds_id, ctx.ecid, ctx.request_id
-        ),
+        None => format!("rq\0{}\0{}\0{}\0{index}", ctx.ds_id, ctx.ecid, ctx.request_id),
     };
     hex(&sha256(key.as_bytes())[..16])
 }

@@ -39,10 +39,7 @@ pub struct Route<'a> {
 }
 
 fn is_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// Routes `/{basePath}[/{locationHint}]/v1/{action}`; `None` for any other path.
@@ -64,11 +61,7 @@ pub fn route(path: &str) -> Option<Route<'_>> {
     if !is_segment(base_path) || location_hint.is_some_and(|h| !is_segment(h)) {
         return None;
     }
-    Some(Route {
-        base_path,
-        location_hint,
-        action,
-    })
+    Some(Route { base_path, location_hint, action })
 }
 
 #[cfg(test)]
@@ -78,20 +71,11 @@ mod tests {
     #[test]
     fn routes_every_action_with_and_without_hint() {
         let r = route("/ee/v1/interact").unwrap();
-        assert_eq!(
-            (r.base_path, r.location_hint, r.action),
-            ("ee", None, Action::Interact)
-        );
+        assert_eq!((r.base_path, r.location_hint, r.action), ("ee", None, Action::Interact));
         let r = route("/ee/or2/v1/privacy/set-consent").unwrap();
-        assert_eq!(
-            (r.location_hint, r.action),
-            (Some("or2"), Action::SetConsent)
-        );
+        assert_eq!((r.location_hint, r.action), (Some("or2"), Action::SetConsent));
         assert_eq!(route("/pz/t35/v1/collect").unwrap().action, Action::Collect);
-        assert_eq!(
-            route("/ee/v1/identity/acquire").unwrap().action,
-            Action::IdentityAcquire
-        );
+        assert_eq!(route("/ee/v1/identity/acquire").unwrap().action, Action::IdentityAcquire);
     }
 
     #[test]

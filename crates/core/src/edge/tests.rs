@@ -65,10 +65,7 @@ impl Call<'_> {
     fn run(&self) -> Outcome {
         let snap = snapshot();
         let keys = keys();
-        let env = EdgeEnv {
-            snapshot: &snap,
-            cookie_keys: &keys,
-        };
+        let env = EdgeEnv { snapshot: &snap, cookie_keys: &keys };
         let req = HttpRequest {
             method: self.method,
             path: self.path,
@@ -88,10 +85,7 @@ fn json(r: &HttpResponse) -> serde_json::Value {
 fn ecid_of(r: &HttpResponse) -> String {
     let body = json(r);
     let handles = body["handle"].as_array().unwrap();
-    let ids = handles
-        .iter()
-        .find(|h| h["type"] == "identity:result")
-        .unwrap();
+    let ids = handles.iter().find(|h| h["type"] == "identity:result").unwrap();
     ids["payload"][0]["id"].as_str().unwrap().to_owned()
 }
 
@@ -111,27 +105,19 @@ fn events(o: &Outcome) -> Vec<&CollectedEvent> {
         .iter()
         .flat_map(|r| match r {
             SyncRecord::Events(e) => e.events.iter().collect(),
-            SyncRecord::Consent(_) | SyncRecord::Links(_) => Vec::new(),
+            _ => Vec::new(),
         })
         .collect()
 }
 
 fn assert_error(o: &Outcome, status: u16, code: &str, detail_has: &str) {
-    assert_eq!(
-        o.response.status,
-        status,
-        "{}",
-        String::from_utf8_lossy(&o.response.body)
-    );
+    assert_eq!(o.response.status, status, "{}", String::from_utf8_lossy(&o.response.body));
     let body = json(&o.response);
     assert_eq!(body["type"], format!("{ERROR_TYPE_PREFIX}{code}"));
     assert_eq!(body["status"], status);
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     let detail = body["detail"].as_str().unwrap();
-    assert!(
-        detail.contains(detail_has),
-        "detail {detail:?} lacks {detail_has:?}"
-    );
+    assert!(detail.contains(detail_has), "detail {detail:?} lacks {detail_has:?}");
     assert!(o.records.is_empty(), "a refused request ships nothing");
     assert!(matches!(o.log.last(), Some(EdgeLog::Rejected { .. })));
 }
@@ -148,31 +134,14 @@ fn first_visit_mints_an_ecid_and_returns_the_signed_cookie() {
     let stored = events(&o);
     assert_eq!(stored.len(), 1);
     assert_eq!(
-        stored[0]
-            .xdm
-            .pointer("identityMap.ECID")
-            .unwrap()
-            .as_array()
-            .unwrap()[0]
-            .pointer("id")
-            .unwrap()
-            .as_str(),
+        stored[0].xdm.pointer("identityMap.ECID").unwrap().as_array().unwrap()[0].pointer("id").unwrap().as_str(),
         Some(ecid.as_str())
     );
-    assert_eq!(
-        stored[0].timestamp, NOW,
-        "a missing timestamp is the receive time"
-    );
+    assert_eq!(stored[0].timestamp, NOW, "a missing timestamp is the receive time");
     assert_eq!(o.response.header("access-control-allow-origin"), Some(PAGE));
-    assert_eq!(
-        o.response.header("access-control-allow-credentials"),
-        Some("true")
-    );
+    assert_eq!(o.response.header("access-control-allow-credentials"), Some("true"));
     assert_eq!(o.response.header("vary"), Some("Origin"));
-    assert_eq!(
-        o.response.header("access-control-expose-headers"),
-        Some("Retry-After, x-adobe-edge")
-    );
+    assert_eq!(o.response.header("access-control-expose-headers"), Some("Retry-After, x-adobe-edge"));
 }
 
 #[test]
@@ -181,28 +150,13 @@ fn the_cookie_keeps_the_visitor_from_header_or_state_entries() {
     let ecid = ecid_of(&first.response);
     let cookie = cookie_of(&first.response, ID_COOKIE).unwrap();
     let header = format!("other=1; {ID_COOKIE}={cookie}");
-    let again = Call {
-        cookie: Some(&header),
-        entropy: 2,
-        ..Call::default()
-    }
-    .run();
+    let again = Call { cookie: Some(&header), entropy: 2, ..Call::default() }.run();
     assert_eq!(ecid_of(&again.response), ecid);
-    assert!(
-        !again
-            .log
-            .iter()
-            .any(|l| matches!(l, EdgeLog::EcidMinted { .. }))
-    );
+    assert!(!again.log.iter().any(|l| matches!(l, EdgeLog::EcidMinted { .. })));
     let body = format!(
         r#"{{"events":[{{"xdm":{{}}}}],"meta":{{"state":{{"entries":[{{"key":"{ID_COOKIE}","value":"{cookie}"}}]}}}}}}"#
     );
-    let via_entries = Call {
-        body: body.as_bytes(),
-        entropy: 3,
-        ..Call::default()
-    }
-    .run();
+    let via_entries = Call { body: body.as_bytes(), entropy: 3, ..Call::default() }.run();
     assert_eq!(ecid_of(&via_entries.response), ecid);
 }
 
@@ -211,35 +165,19 @@ fn a_forged_cookie_is_replaced_not_trusted() {
     let victim = "52815286440582716171370361733432581330";
     // Adobe's unsigned form, then one signed with another key.
     let unsigned = "CiY1MjgxNTI4NjQ0MDU4MjcxNjE3MTM3MDM2MTczMzQzMjU4MTMzMA==";
-    let other_key =
-        CookieKeys::new(b"attacker".to_vec(), vec![]).encode(ORG, &Ecid::parse(victim).unwrap());
+    let other_key = CookieKeys::new(b"attacker".to_vec(), vec![]).encode(ORG, &Ecid::parse(victim).unwrap());
     for (forged, reason) in [
         (unsigned.to_owned(), IdentityError::CookieUnsigned),
         (other_key, IdentityError::CookieSignatureMismatch),
         ("%%garbage".to_owned(), IdentityError::CookieNotBase64),
     ] {
         let header = format!("{ID_COOKIE}={forged}");
-        let o = Call {
-            cookie: Some(&header),
-            ..Call::default()
-        }
-        .run();
+        let o = Call { cookie: Some(&header), ..Call::default() }.run();
         assert_eq!(o.response.status, 200);
         let ecid = ecid_of(&o.response);
         assert_ne!(ecid, victim);
-        assert_eq!(
-            o.log[0],
-            EdgeLog::EcidMinted {
-                refused: Some(reason)
-            }
-        );
-        assert_eq!(
-            keys()
-                .verify(ORG, &cookie_of(&o.response, ID_COOKIE).unwrap())
-                .unwrap()
-                .as_str(),
-            ecid
-        );
+        assert_eq!(o.log[0], EdgeLog::EcidMinted { refused: Some(reason) });
+        assert_eq!(keys().verify(ORG, &cookie_of(&o.response, ID_COOKIE).unwrap()).unwrap().as_str(), ecid);
     }
 }
 
@@ -247,69 +185,26 @@ fn a_forged_cookie_is_replaced_not_trusted() {
 fn unsigned_ecids_are_accepted_only_where_the_datastream_opts_in() {
     let unsigned = "CiY1MjgxNTI4NjQ0MDU4MjcxNjE3MTM3MDM2MTczMzQzMjU4MTMzMA==";
     let header = format!("{ID_COOKIE}={unsigned}");
-    let o = Call {
-        query: "configId=ds-migrate",
-        cookie: Some(&header),
-        ..Call::default()
-    }
-    .run();
-    assert_eq!(
-        ecid_of(&o.response),
-        "52815286440582716171370361733432581330"
-    );
-    let legacy = br#"{"xdm":{"identityMap":{"ECID":[{"id":"11111111111111111111111111111111111111"}]}},"events":[{"xdm":{}}]}"#;
-    let o = Call {
-        query: "configId=ds-migrate",
-        body: legacy,
-        ..Call::default()
-    }
-    .run();
-    assert_eq!(
-        ecid_of(&o.response),
-        "11111111111111111111111111111111111111"
-    );
-    let o = Call {
-        body: legacy,
-        ..Call::default()
-    }
-    .run();
-    assert_ne!(
-        ecid_of(&o.response),
-        "11111111111111111111111111111111111111"
-    );
+    let o = Call { query: "configId=ds-migrate", cookie: Some(&header), ..Call::default() }.run();
+    assert_eq!(ecid_of(&o.response), "52815286440582716171370361733432581330");
+    let legacy =
+        br#"{"xdm":{"identityMap":{"ECID":[{"id":"11111111111111111111111111111111111111"}]}},"events":[{"xdm":{}}]}"#;
+    let o = Call { query: "configId=ds-migrate", body: legacy, ..Call::default() }.run();
+    assert_eq!(ecid_of(&o.response), "11111111111111111111111111111111111111");
+    let o = Call { body: legacy, ..Call::default() }.run();
+    assert_ne!(ecid_of(&o.response), "11111111111111111111111111111111111111");
 }
 
 #[test]
 fn retries_with_the_same_request_id_give_the_same_event_ids() {
     let first = Call::default().run();
-    let cookie = format!(
-        "{ID_COOKIE}={}",
-        cookie_of(&first.response, ID_COOKIE).unwrap()
-    );
-    let a = Call {
-        cookie: Some(&cookie),
-        entropy: 5,
-        ..Call::default()
-    }
-    .run();
-    let b = Call {
-        cookie: Some(&cookie),
-        entropy: 6,
-        ..Call::default()
-    }
-    .run();
-    let c = Call {
-        cookie: Some(&cookie),
-        query: "configId=ds-luma&requestId=req-2",
-        ..Call::default()
-    }
-    .run();
+    let cookie = format!("{ID_COOKIE}={}", cookie_of(&first.response, ID_COOKIE).unwrap());
+    let a = Call { cookie: Some(&cookie), entropy: 5, ..Call::default() }.run();
+    let b = Call { cookie: Some(&cookie), entropy: 6, ..Call::default() }.run();
+    let c = Call { cookie: Some(&cookie), query: "configId=ds-luma&requestId=req-2", ..Call::default() }.run();
     assert_eq!(events(&a)[0].event_id, events(&b)[0].event_id);
     assert_ne!(events(&a)[0].event_id, events(&c)[0].event_id);
-    assert_eq!(
-        events(&a)[0].xdm.pointer("_id").and_then(Value::as_str),
-        Some(events(&a)[0].event_id.as_str())
-    );
+    assert_eq!(events(&a)[0].xdm.pointer("_id").and_then(Value::as_str), Some(events(&a)[0].event_id.as_str()));
 }
 
 #[test]
@@ -321,42 +216,21 @@ fn consent_out_collects_nothing_and_says_so() {
     }
     .run();
     assert_eq!(o.response.status, 200);
-    assert_eq!(
-        cookie_of(&o.response, "kndctr_LUMA123_AdobeOrg_consent").as_deref(),
-        Some("general=out")
-    );
+    assert_eq!(cookie_of(&o.response, "kndctr_LUMA123_AdobeOrg_consent").as_deref(), Some("general=out"));
     assert!(matches!(&o.records[..], [SyncRecord::Consent(c)] if c.consent == Consent::Out));
     let id = cookie_of(&o.response, ID_COOKIE).unwrap();
     let header = format!("{ID_COOKIE}={id}; kndctr_LUMA123_AdobeOrg_consent=general=out");
-    let after = Call {
-        cookie: Some(&header),
-        ..Call::default()
-    }
-    .run();
+    let after = Call { cookie: Some(&header), ..Call::default() }.run();
     assert_eq!(after.response.status, 200);
     assert!(after.records.is_empty());
     assert_eq!(json(&after.response)["warnings"][0]["code"], "ECDP-W001");
     let header = format!("{ID_COOKIE}={id}; kndctr_LUMA123_AdobeOrg_consent=general%3Din");
-    assert_eq!(
-        events(
-            &Call {
-                cookie: Some(&header),
-                ..Call::default()
-            }
-            .run()
-        )
-        .len(),
-        1
-    );
+    assert_eq!(events(&Call { cookie: Some(&header), ..Call::default() }.run()).len(), 1);
 }
 
 #[test]
 fn collect_answers_204_and_stores() {
-    let o = Call {
-        path: "/ee/or2/v1/collect",
-        ..Call::default()
-    }
-    .run();
+    let o = Call { path: "/ee/or2/v1/collect", ..Call::default() }.run();
     assert_eq!(o.response.status, 204);
     assert!(o.response.body.is_empty());
     assert_eq!(events(&o).len(), 1);
@@ -364,12 +238,7 @@ fn collect_answers_204_and_stores() {
 
 #[test]
 fn identity_acquire_accepts_an_empty_body() {
-    let o = Call {
-        path: "/ee/v1/identity/acquire",
-        body: b"",
-        ..Call::default()
-    }
-    .run();
+    let o = Call { path: "/ee/v1/identity/acquire", body: b"", ..Call::default() }.run();
     assert_eq!(o.response.status, 200);
     assert_eq!(ecid_of(&o.response).len(), 38);
     assert!(o.records.is_empty());
@@ -377,172 +246,65 @@ fn identity_acquire_accepts_an_empty_body() {
 
 #[test]
 fn preflight_is_answered_for_allowed_origins() {
-    let o = Call {
-        method: "OPTIONS",
-        body: b"",
-        ..Call::default()
-    }
-    .run();
+    let o = Call { method: "OPTIONS", body: b"", ..Call::default() }.run();
     assert_eq!(o.response.status, 204);
-    assert_eq!(
-        o.response.header("access-control-allow-methods"),
-        Some("POST, OPTIONS")
-    );
-    let o = Call {
-        method: "OPTIONS",
-        origin: Some("https://evil.test"),
-        body: b"",
-        ..Call::default()
-    }
-    .run();
+    assert_eq!(o.response.header("access-control-allow-methods"), Some("POST, OPTIONS"));
+    let o = Call { method: "OPTIONS", origin: Some("https://evil.test"), body: b"", ..Call::default() }.run();
     assert_eq!(o.response.status, 403);
 }
 
 #[test]
 fn bad_requests_get_adobe_format_errors() {
-    assert_error(
-        &Call {
-            path: "/nope",
-            ..Call::default()
-        }
-        .run(),
-        404,
-        "ECDP-0001-404",
-        "/nope",
-    );
-    let o = Call {
-        method: "GET",
-        ..Call::default()
-    }
-    .run();
+    assert_error(&Call { path: "/nope", ..Call::default() }.run(), 404, "ECDP-0001-404", "/nope");
+    let o = Call { method: "GET", ..Call::default() }.run();
     assert_error(&o, 405, "ECDP-0002-405", "GET");
     assert_eq!(o.response.header("allow"), Some("POST, OPTIONS"));
-    assert_error(
-        &Call {
-            query: "",
-            ..Call::default()
-        }
-        .run(),
-        400,
-        "ECDP-0003-400",
-        "configId",
-    );
-    let o = Call {
-        query: "configId=nope&requestId=r9",
-        ..Call::default()
-    }
-    .run();
+    assert_error(&Call { query: "", ..Call::default() }.run(), 400, "ECDP-0003-400", "configId");
+    let o = Call { query: "configId=nope&requestId=r9", ..Call::default() }.run();
     assert_error(&o, 400, "ECDP-0004-400", "'nope'");
     assert_eq!(json(&o.response)["report"]["requestId"], "r9");
-    assert_eq!(
-        o.response.header("access-control-allow-origin"),
-        Some(PAGE),
-        "errors are readable cross-origin"
-    );
+    assert_eq!(o.response.header("access-control-allow-origin"), Some(PAGE), "errors are readable cross-origin");
     assert_error(
-        &Call {
-            origin: Some("https://evil.test"),
-            ..Call::default()
-        }
-        .run(),
+        &Call { origin: Some("https://evil.test"), ..Call::default() }.run(),
         403,
         "ECDP-0005-403",
         "https://evil.test",
     );
     let big = vec![b' '; 64 * 1024 + 1];
+    assert_error(&Call { body: &big, ..Call::default() }.run(), 413, "ECDP-0006-413", "65536");
+    assert_error(&Call { body: b"{\"events\": [", ..Call::default() }.run(), 400, "ECDP-0007-400", "line 1 column");
+    assert_error(&Call { body: b"\xff\xfe", ..Call::default() }.run(), 400, "ECDP-0007-400", "not valid JSON");
+    let deep = format!("{{\"events\":[{{\"xdm\":{}1{}}}]}}", "[".repeat(40), "]".repeat(40));
     assert_error(
-        &Call {
-            body: &big,
-            ..Call::default()
-        }
-        .run(),
-        413,
-        "ECDP-0006-413",
-        "65536",
-    );
-    assert_error(
-        &Call {
-            body: b"{\"events\": [",
-            ..Call::default()
-        }
-        .run(),
-        400,
-        "ECDP-0007-400",
-        "line 1 column",
-    );
-    assert_error(
-        &Call {
-            body: b"\xff\xfe",
-            ..Call::default()
-        }
-        .run(),
-        400,
-        "ECDP-0007-400",
-        "not valid JSON",
-    );
-    let deep = format!(
-        "{{\"events\":[{{\"xdm\":{}1{}}}]}}",
-        "[".repeat(40),
-        "]".repeat(40)
-    );
-    assert_error(
-        &Call {
-            body: deep.as_bytes(),
-            ..Call::default()
-        }
-        .run(),
+        &Call { body: deep.as_bytes(), ..Call::default() }.run(),
         400,
         "ECDP-0007-400",
         "nesting is deeper than the limit of 32 levels",
     );
-    let o = Call {
-        body: br#"{"events":[{"xdm":{"eventType":["x"],"timestamp":"soon"}}]}"#,
-        ..Call::default()
-    }
-    .run();
-    assert_error(
-        &o,
-        400,
-        "ECDP-0008-400",
-        "events[0].xdm.eventType: expected a string, found an array",
-    );
+    let o = Call { body: br#"{"events":[{"xdm":{"eventType":["x"],"timestamp":"soon"}}]}"#, ..Call::default() }.run();
+    assert_error(&o, 400, "ECDP-0008-400", "events[0].xdm.eventType: expected a string, found an array");
     let report = &json(&o.response)["report"]["errors"];
     assert_eq!(report.as_array().unwrap().len(), 2);
     assert_eq!(report[1]["path"], "events[0].xdm.timestamp");
     assert_eq!(report[1]["code"], "invalid_value");
-    let big_event = format!(
-        r#"{{"events":[{{"xdm":{{"_luma":{{"note":"{}"}}}}}}]}}"#,
-        "x".repeat(11_000)
-    );
+    let big_event = format!(r#"{{"events":[{{"xdm":{{"_luma":{{"note":"{}"}}}}}}]}}"#, "x".repeat(11_000));
     assert_error(
-        &Call {
-            body: big_event.as_bytes(),
-            ..Call::default()
-        }
-        .run(),
+        &Call { body: big_event.as_bytes(), ..Call::default() }.run(),
         400,
         "ECDP-0008-400",
         "over the limit of 10240 bytes",
     );
     let ids: Vec<String> = (0..21).map(|i| format!(r#"{{"id":"u{i}"}}"#)).collect();
-    let many = format!(
-        r#"{{"events":[{{"xdm":{{"identityMap":{{"CRMID":[{}]}}}}}}]}}"#,
-        ids.join(",")
-    );
+    let many = format!(r#"{{"events":[{{"xdm":{{"identityMap":{{"CRMID":[{}]}}}}}}]}}"#, ids.join(","));
     assert_error(
-        &Call {
-            body: many.as_bytes(),
-            ..Call::default()
-        }
-        .run(),
+        &Call { body: many.as_bytes(), ..Call::default() }.run(),
         400,
         "ECDP-0008-400",
         "has 21 identities, over the limit of 20",
     );
     let o = Call {
         path: "/ee/v1/privacy/set-consent",
-        body:
-            br#"{"consent":[{"standard":"Adobe","version":"1.0","value":{"general":"perhaps"}}]}"#,
+        body: br#"{"consent":[{"standard":"Adobe","version":"1.0","value":{"general":"perhaps"}}]}"#,
         ..Call::default()
     }
     .run();
@@ -561,11 +323,7 @@ fn garbage_cookies_never_break_a_request() {
         "kndctr_LUMA123_AdobeOrg_consent=%ZZ",
         "\u{0}\u{7f}é=ü",
     ] {
-        let o = Call {
-            cookie: Some(header),
-            ..Call::default()
-        }
-        .run();
+        let o = Call { cookie: Some(header), ..Call::default() }.run();
         assert_eq!(o.response.status, 200, "{header:?}");
     }
 }
@@ -635,10 +393,7 @@ mod identity {
 
     fn run_with(body: &[u8], snap: &Snapshot, views: &Views) -> Outcome {
         let keys = keys();
-        let env = EdgeEnv {
-            snapshot: snap,
-            cookie_keys: &keys,
-        };
+        let env = EdgeEnv { snapshot: snap, cookie_keys: &keys };
         let req = HttpRequest {
             method: "POST",
             path: "/ee/v1/interact",
@@ -652,10 +407,7 @@ mod identity {
                 let keys: Vec<String> = p.keys().iter().map(ToString::to_string).collect();
                 assert_eq!(
                     keys[1..],
-                    [
-                        "CRMID:crm-1042".to_owned(),
-                        "Email:sarah.rose@example.com".to_owned()
-                    ],
+                    ["CRMID:crm-1042".to_owned(), "Email:sarah.rose@example.com".to_owned()],
                     "the ECID, then the person identities, normalized"
                 );
                 finish(&env, p, views)
@@ -666,24 +418,12 @@ mod identity {
 
     fn identity_results(o: &Outcome) -> Vec<String> {
         let body = json(&o.response);
-        let h = body["handle"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["type"] == "identity:result")
-            .unwrap()
-            .clone();
+        let h = body["handle"].as_array().unwrap().iter().find(|h| h["type"] == "identity:result").unwrap().clone();
         h["payload"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| {
-                format!(
-                    "{}:{}",
-                    p["namespace"]["code"].as_str().unwrap(),
-                    p["id"].as_str().unwrap()
-                )
-            })
+            .map(|p| format!("{}:{}", p["namespace"]["code"].as_str().unwrap(), p["id"].as_str().unwrap()))
             .collect()
     }
 
@@ -705,24 +445,13 @@ mod identity {
         );
         assert_eq!(o.views.len(), 1);
         assert!(
-            o.view_writes()
-                .any(|(k, v)| k.ns == "ECID" && v.person.id == "crm-1042"),
+            o.view_writes().any(|(k, v)| k.ns == "ECID" && v.person.id == "crm-1042"),
             "the browser now points at Sarah"
         );
-        assert!(
-            o.log
-                .iter()
-                .any(|l| matches!(l, EdgeLog::Stitched { person } if person.id == "crm-1042"))
-        );
+        assert!(o.log.iter().any(|l| matches!(l, EdgeLog::Stitched { person } if person.id == "crm-1042")));
         let stored = &events(&o)[0].xdm;
         assert_eq!(
-            stored
-                .pointer("identityMap.Email")
-                .unwrap()
-                .as_array()
-                .unwrap()[0]
-                .pointer("id")
-                .and_then(Value::as_str),
+            stored.pointer("identityMap.Email").unwrap().as_array().unwrap()[0].pointer("id").and_then(Value::as_str),
             Some("sarah.rose@example.com"),
             "stored normalized"
         );
@@ -737,16 +466,12 @@ mod identity {
         let views: Views = [(IdentityKey::new("CRMID", "crm-1042"), known_sarah(1))].into();
         let o = run_with(login_body(), &snap, &views);
         assert!(
-            !identity_results(&o)
-                .iter()
-                .any(|i| i.starts_with("LoyaltyID")),
+            !identity_results(&o).iter().any(|i| i.starts_with("LoyaltyID")),
             "the view made before the deletion is void"
         );
         let fresh: Views = [(IdentityKey::new("CRMID", "crm-1042"), known_sarah(9))].into();
         assert!(
-            identity_results(&run_with(login_body(), &snap, &fresh))
-                .iter()
-                .any(|i| i.starts_with("LoyaltyID")),
+            identity_results(&run_with(login_body(), &snap, &fresh)).iter().any(|i| i.starts_with("LoyaltyID")),
             "a view made after it counts"
         );
     }
@@ -754,43 +479,22 @@ mod identity {
     #[test]
     fn identities_that_do_not_normalize_are_400s_naming_them() {
         let body = br#"{"events":[{"xdm":{"identityMap":{"Twitter":[{"id":"x"}],"Email":[{"id":"not-an-email"}],"CRMID":[{"id":"null"}],"Phone":[{"id":"555"}]}}}]}"#;
-        let o = Call {
-            body,
-            ..Call::default()
-        }
-        .run();
+        let o = Call { body, ..Call::default() }.run();
         assert_error(&o, 400, "ECDP-0008-400", "events[0].xdm.identityMap");
         let report = json(&o.response)["report"]["errors"].clone();
         let got: Vec<(String, String)> = report
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| {
-                (
-                    e["path"].as_str().unwrap().to_owned(),
-                    e["code"].as_str().unwrap().to_owned(),
-                )
-            })
+            .map(|e| (e["path"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
             .collect();
         assert_eq!(
             got,
             [
-                (
-                    "events[0].xdm.identityMap.CRMID[0].id".to_owned(),
-                    "blocked_value".to_owned()
-                ),
-                (
-                    "events[0].xdm.identityMap.Email[0].id".to_owned(),
-                    "invalid_email".to_owned()
-                ),
-                (
-                    "events[0].xdm.identityMap.Phone[0].id".to_owned(),
-                    "invalid_phone".to_owned()
-                ),
-                (
-                    "events[0].xdm.identityMap.Twitter".to_owned(),
-                    "unknown_namespace".to_owned()
-                ),
+                ("events[0].xdm.identityMap.CRMID[0].id".to_owned(), "blocked_value".to_owned()),
+                ("events[0].xdm.identityMap.Email[0].id".to_owned(), "invalid_email".to_owned()),
+                ("events[0].xdm.identityMap.Phone[0].id".to_owned(), "invalid_phone".to_owned()),
+                ("events[0].xdm.identityMap.Twitter".to_owned(), "unknown_namespace".to_owned()),
             ]
         );
     }

@@ -25,12 +25,7 @@ impl Cookies<'_> {
             let k = percent_decode(k.trim())?;
             (k == name).then(|| v.trim().trim_matches('"').to_owned())
         });
-        let from_entries = self
-            .meta
-            .entries
-            .iter()
-            .filter(move |e| e.key == name)
-            .map(|e| e.value.clone());
+        let from_entries = self.meta.entries.iter().filter(move |e| e.key == name).map(|e| e.value.clone());
         from_header.chain(from_entries)
     }
 
@@ -57,10 +52,7 @@ impl Cookies<'_> {
                 Err(e) => refused = refused.or(Some(e)),
             }
         }
-        if let Some(ecid) = legacy
-            .filter(|_| ds.accept_unsigned_ecid)
-            .and_then(|item| Ecid::parse(&item.id).ok())
-        {
+        if let Some(ecid) = legacy.filter(|_| ds.accept_unsigned_ecid).and_then(|item| Ecid::parse(&item.id).ok()) {
             return ecid;
         }
         log.push(EdgeLog::EcidMinted { refused });

@@ -49,9 +49,7 @@ pub struct CookieKeys {
 
 impl std::fmt::Debug for CookieKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CookieKeys")
-            .field("previous", &self.previous.len())
-            .finish_non_exhaustive()
+        f.debug_struct("CookieKeys").field("previous", &self.previous.len()).finish_non_exhaustive()
     }
 }
 
@@ -59,22 +57,11 @@ impl CookieKeys {
     /// Keys from the current secret and older ones still accepted.
     #[must_use]
     pub fn new(current: impl Into<Vec<u8>>, previous: Vec<Vec<u8>>) -> Self {
-        CookieKeys {
-            current: current.into(),
-            previous,
-        }
+        CookieKeys { current: current.into(), previous }
     }
 
     fn mac(key: &[u8], org_id: &str, ecid: &Ecid) -> [u8; MAC_LEN] {
-        let full = hmac_sha256(
-            key,
-            &[
-                MAC_CONTEXT,
-                org_id.as_bytes(),
-                &[0],
-                ecid.as_str().as_bytes(),
-            ],
-        );
+        let full = hmac_sha256(key, &[MAC_CONTEXT, org_id.as_bytes(), &[0], ecid.as_str().as_bytes()]);
         let mut out = [0; MAC_LEN];
         out.copy_from_slice(&full[..MAC_LEN]);
         out
@@ -103,11 +90,7 @@ impl CookieKeys {
         let ok = std::iter::once(&self.current)
             .chain(&self.previous)
             .any(|key| constant_time_eq(&Self::mac(key, org_id, &decoded.ecid), &mac));
-        if ok {
-            Ok(decoded.ecid)
-        } else {
-            Err(IdentityError::CookieSignatureMismatch)
-        }
+        if ok { Ok(decoded.ecid) } else { Err(IdentityError::CookieSignatureMismatch) }
     }
 }
 
@@ -139,16 +122,12 @@ pub fn decode(value: &str) -> Result<DecodedIdentityCookie, IdentityError> {
     let mut pos = 0;
     let mut ecid = None;
     let mut mac = None;
-    let truncated = IdentityError::CookieNotProtobuf {
-        reason: "a field is cut short",
-    };
+    let truncated = IdentityError::CookieNotProtobuf { reason: "a field is cut short" };
     while pos < bytes.len() {
         let key = get_varint(&bytes, &mut pos).ok_or(truncated.clone())?;
         let (field, wire) = (key >> 3, key & 7);
         if field == 0 {
-            return Err(IdentityError::CookieNotProtobuf {
-                reason: "field number 0 is not allowed",
-            });
+            return Err(IdentityError::CookieNotProtobuf { reason: "field number 0 is not allowed" });
         }
         match wire {
             0 => {
@@ -163,19 +142,13 @@ pub fn decode(value: &str) -> Result<DecodedIdentityCookie, IdentityError> {
             2 => {
                 let len = usize::try_from(get_varint(&bytes, &mut pos).ok_or(truncated.clone())?)
                     .map_err(|_| truncated.clone())?;
-                let end = pos
-                    .checked_add(len)
-                    .filter(|&e| e <= bytes.len())
-                    .ok_or(truncated.clone())?;
+                let end = pos.checked_add(len).filter(|&e| e <= bytes.len()).ok_or(truncated.clone())?;
                 let content = &bytes[pos..end];
                 pos = end;
                 match field {
                     FIELD_ECID => {
-                        let s = std::str::from_utf8(content).map_err(|_| {
-                            IdentityError::CookieNotProtobuf {
-                                reason: "field 1 is not UTF-8 text",
-                            }
-                        })?;
+                        let s = std::str::from_utf8(content)
+                            .map_err(|_| IdentityError::CookieNotProtobuf { reason: "field 1 is not UTF-8 text" })?;
                         ecid = Some(Ecid::parse(s)?);
                     }
                     FIELD_MAC => mac = Some(content.to_vec()),
@@ -183,16 +156,11 @@ pub fn decode(value: &str) -> Result<DecodedIdentityCookie, IdentityError> {
                 }
             }
             _ => {
-                return Err(IdentityError::CookieNotProtobuf {
-                    reason: "an unknown wire type",
-                });
+                return Err(IdentityError::CookieNotProtobuf { reason: "an unknown wire type" });
             }
         }
     }
-    Ok(DecodedIdentityCookie {
-        ecid: ecid.ok_or(IdentityError::CookieWithoutEcid)?,
-        mac,
-    })
+    Ok(DecodedIdentityCookie { ecid: ecid.ok_or(IdentityError::CookieWithoutEcid)?, mac })
 }
 
 #[cfg(test)]
@@ -213,10 +181,7 @@ mod tests {
         assert_eq!(d.ecid.as_str(), "52815286440582716171370361733432581330");
         assert_eq!(d.mac, None);
         assert_eq!(
-            keys().verify(
-                ORG,
-                "CiY1MjgxNTI4NjQ0MDU4MjcxNjE3MTM3MDM2MTczMzQzMjU4MTMzMA"
-            ),
+            keys().verify(ORG, "CiY1MjgxNTI4NjQ0MDU4MjcxNjE3MTM3MDM2MTczMzQzMjU4MTMzMA"),
             Err(IdentityError::CookieUnsigned)
         );
     }
@@ -225,10 +190,7 @@ mod tests {
     fn signed_cookie_verifies_and_starts_like_adobes() {
         let ecid = Ecid::mint([7; 16]);
         let value = keys().encode(ORG, &ecid);
-        assert!(
-            value.starts_with("CiY"),
-            "field 1 first, as the Web SDK expects: {value}"
-        );
+        assert!(value.starts_with("CiY"), "field 1 first, as the Web SDK expects: {value}");
         assert_eq!(keys().verify(ORG, &value).unwrap(), ecid);
         assert_eq!(decode(&value).unwrap().ecid, ecid);
     }
@@ -238,21 +200,12 @@ mod tests {
         let ecid = Ecid::mint([7; 16]);
         let value = keys().encode(ORG, &ecid);
         let other = CookieKeys::new(b"another".to_vec(), vec![]);
-        assert_eq!(
-            other.verify(ORG, &value),
-            Err(IdentityError::CookieSignatureMismatch)
-        );
-        assert_eq!(
-            keys().verify("OTHER@AdobeOrg", &value),
-            Err(IdentityError::CookieSignatureMismatch)
-        );
+        assert_eq!(other.verify(ORG, &value), Err(IdentityError::CookieSignatureMismatch));
+        assert_eq!(keys().verify("OTHER@AdobeOrg", &value), Err(IdentityError::CookieSignatureMismatch));
         // Swap the ECID but keep the signature.
         let mut bytes = base64_decode(&value).unwrap();
         bytes[2] = if bytes[2] == b'9' { b'8' } else { b'9' };
-        assert_eq!(
-            keys().verify(ORG, &base64_encode(&bytes)),
-            Err(IdentityError::CookieSignatureMismatch)
-        );
+        assert_eq!(keys().verify(ORG, &base64_encode(&bytes)), Err(IdentityError::CookieSignatureMismatch));
     }
 
     #[test]
@@ -267,22 +220,13 @@ mod tests {
     fn garbage_is_refused_with_a_reason() {
         assert_eq!(decode("not base64!"), Err(IdentityError::CookieNotBase64));
         assert_eq!(decode(""), Err(IdentityError::CookieWithoutEcid));
-        assert!(matches!(
-            decode("CiY1"),
-            Err(IdentityError::CookieNotProtobuf { .. })
-        ));
-        assert!(matches!(
-            decode(&base64_encode(b"\x0a\x03abc")),
-            Err(IdentityError::InvalidEcid { .. })
-        ));
+        assert!(matches!(decode("CiY1"), Err(IdentityError::CookieNotProtobuf { .. })));
+        assert!(matches!(decode(&base64_encode(b"\x0a\x03abc")), Err(IdentityError::InvalidEcid { .. })));
     }
 
     #[test]
     fn cookie_names_follow_the_org() {
-        assert_eq!(
-            identity_cookie_name(ORG),
-            "kndctr_LUMA123_AdobeOrg_identity"
-        );
+        assert_eq!(identity_cookie_name(ORG), "kndctr_LUMA123_AdobeOrg_identity");
     }
 
     proptest! {

@@ -83,13 +83,7 @@ mod tests {
 
     #[test]
     fn parse_refuses_other_shapes() {
-        for bad in [
-            "",
-            "123",
-            &"1".repeat(39),
-            &format!("{}a", "1".repeat(37)),
-            &format!("{}٣", "1".repeat(36)),
-        ] {
+        for bad in ["", "123", &"1".repeat(39), &format!("{}a", "1".repeat(37)), &format!("{}٣", "1".repeat(36))] {
             assert!(Ecid::parse(bad).is_err(), "{bad}");
         }
     }

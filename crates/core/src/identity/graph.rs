@@ -49,10 +49,7 @@ impl IdentityKey {
     /// An identity key.
     #[must_use]
     pub fn new(ns: impl Into<String>, id: impl Into<String>) -> Self {
-        IdentityKey {
-            ns: ns.into(),
-            id: id.into(),
-        }
+        IdentityKey { ns: ns.into(), id: id.into() }
     }
 }
 
@@ -108,36 +105,21 @@ impl LinkRecord {
     /// A record; identities are sorted and deduplicated (an identity given twice keeps its
     /// strongest state: authenticated, then ambiguous, then loggedOut).
     #[must_use]
-    pub fn new(
-        key: impl Into<String>,
-        at: Timestamp,
-        identities: impl IntoIterator<Item = LinkedIdentity>,
-    ) -> Self {
+    pub fn new(key: impl Into<String>, at: Timestamp, identities: impl IntoIterator<Item = LinkedIdentity>) -> Self {
         let mut list: Vec<LinkedIdentity> = identities.into_iter().collect();
-        list.sort_by(|a, b| {
-            a.key
-                .cmp(&b.key)
-                .then(strength(a.state).cmp(&strength(b.state)))
-        });
+        list.sort_by(|a, b| a.key.cmp(&b.key).then(strength(a.state).cmp(&strength(b.state))));
         list.dedup_by(|later, first| later.key == first.key);
-        LinkRecord {
-            key: key.into(),
-            at,
-            identities: list,
-        }
+        LinkRecord { key: key.into(), at, identities: list }
     }
 
     fn persons<'a>(&'a self, ns: &'a Namespaces) -> impl Iterator<Item = &'a LinkedIdentity> + 'a {
-        self.identities
-            .iter()
-            .filter(move |i| ns.kind(&i.key.ns).is_person())
+        self.identities.iter().filter(move |i| ns.kind(&i.key.ns).is_person())
     }
 
     /// Whether this record authenticates a person.
     #[must_use]
     pub fn authenticates(&self, ns: &Namespaces) -> bool {
-        self.persons(ns)
-            .any(|i| i.state == AuthState::Authenticated)
+        self.persons(ns).any(|i| i.state == AuthState::Authenticated)
     }
 
     /// Whether this record links identities at all (a person identity, authenticated or
@@ -168,10 +150,7 @@ pub struct GraphConfig {
 
 impl Default for GraphConfig {
     fn default() -> Self {
-        GraphConfig {
-            namespaces: Namespaces::defaults(),
-            max_identities: 50,
-        }
+        GraphConfig { namespaces: Namespaces::defaults(), max_identities: 50 }
     }
 }
 
@@ -266,11 +245,7 @@ impl Graphs {
     /// when it never linked.
     #[must_use]
     pub fn owner_at(&self, key: &IdentityKey, at: Timestamp) -> Option<&IdentityKey> {
-        let found = self
-            .owners
-            .binary_search_by(|o| o.device.cmp(key))
-            .ok()
-            .map(|i| &self.owners[i].owners);
+        let found = self.owners.binary_search_by(|o| o.device.cmp(key)).ok().map(|i| &self.owners[i].owners);
         match found {
             Some(segments) if !segments.is_empty() => owner_at(segments, at),
             _ => self.person_of(key).map(|p| &p.key),
@@ -314,11 +289,7 @@ impl Components {
                 return Err((ns.clone(), held));
             }
         }
-        let (big, small) = if self.unique[ra].len() >= self.unique[rb].len() {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
+        let (big, small) = if self.unique[ra].len() >= self.unique[rb].len() { (ra, rb) } else { (rb, ra) };
         let moved = std::mem::take(&mut self.unique[small]);
         self.unique[big].extend(moved);
         self.parent[small] = big;
@@ -333,11 +304,8 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
     // Newest first; duplicates of a record key counted once (the largest copy, whatever order
     // they came in).
     let mut sorted: Vec<&LinkRecord> = records.iter().collect();
-    sorted.sort_by(|a, b| {
-        b.at.cmp(&a.at)
-            .then_with(|| b.key.cmp(&a.key))
-            .then_with(|| b.identities.cmp(&a.identities))
-    });
+    sorted
+        .sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.key.cmp(&a.key)).then_with(|| b.identities.cmp(&a.identities)));
     sorted.dedup_by(|later, first| later.key == first.key);
 
     // Every identity, with when it was first and last seen.
@@ -356,11 +324,7 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
     let mut owning: BTreeMap<&IdentityKey, (bool, Vec<&LinkRecord>)> = BTreeMap::new();
     for r in sorted.iter().copied().filter(|r| r.links(ns)) {
         let auth = r.authenticates(ns);
-        for d in r
-            .identities
-            .iter()
-            .filter(|i| !ns.kind(&i.key.ns).is_person())
-        {
+        for d in r.identities.iter().filter(|i| !ns.kind(&i.key.ns).is_person()) {
             let entry = owning.entry(&d.key).or_insert((auth, Vec::new()));
             if auth && !entry.0 {
                 *entry = (true, Vec::new());
@@ -370,12 +334,7 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
             }
         }
     }
-    let owner_record = |d: &IdentityKey| {
-        owning
-            .get(d)
-            .and_then(|(_, rs)| rs.first())
-            .map(|r| r.key.as_str())
-    };
+    let owner_record = |d: &IdentityKey| owning.get(d).and_then(|(_, rs)| rs.first()).map(|r| r.key.as_str());
 
     let mut comps = Components {
         parent: (0..keys.len()).collect(),
@@ -431,12 +390,7 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
     }
     let member = |i: usize| {
         let (first, last) = seen[keys[i]];
-        Member {
-            key: keys[i].clone(),
-            kind: ns.kind(&keys[i].ns),
-            first_seen: first,
-            last_seen: last,
-        }
+        Member { key: keys[i].clone(), kind: ns.kind(&keys[i].ns), first_seen: first, last_seen: last }
     };
     let mut persons = Vec::with_capacity(groups.len());
     for (_, idx) in groups {
@@ -446,10 +400,8 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
         if members.len() > config.max_identities {
             let mut by_eviction: Vec<&Member> = members.iter().collect();
             by_eviction.sort_by(|a, b| eviction_order(a, b, ns));
-            let evicted: Vec<IdentityKey> = by_eviction[..members.len() - config.max_identities]
-                .iter()
-                .map(|m| m.key.clone())
-                .collect();
+            let evicted: Vec<IdentityKey> =
+                by_eviction[..members.len() - config.max_identities].iter().map(|m| m.key.clone()).collect();
             for identity in &evicted {
                 events.push(GraphEvent::Evicted {
                     person: name.clone(),
@@ -460,48 +412,29 @@ pub fn build(records: &[LinkRecord], config: &GraphConfig) -> Graphs {
             members.retain(|m| !evicted.contains(&m.key));
         }
         if let Some(first) = members.first() {
-            persons.push(Person {
-                key: first.key.clone(),
-                members,
-            });
+            persons.push(Person { key: first.key.clone(), members });
         }
     }
     persons.sort_by(|a, b| a.key.cmp(&b.key));
 
     // Owners over time, for history: each owning record's best person identity, mapped to the
     // graph that holds it now.
-    let graphs_so_far = Graphs {
-        persons,
-        events: Vec::new(),
-        owners: Vec::new(),
-    };
+    let graphs_so_far = Graphs { persons, events: Vec::new(), owners: Vec::new() };
     let mut owners = Vec::with_capacity(owning.len());
     for (device, (_, records)) in &owning {
         let mut segments: Vec<(Timestamp, IdentityKey)> = records
             .iter()
             .filter_map(|r| {
                 let person = record_person(r, ns)?;
-                Some((
-                    r.at,
-                    graphs_so_far
-                        .person_of(&person)
-                        .map_or(person, |p| p.key.clone()),
-                ))
+                Some((r.at, graphs_so_far.person_of(&person).map_or(person, |p| p.key.clone())))
             })
             .collect();
         segments.sort();
         segments.dedup();
-        owners.push(DeviceOwners {
-            device: (*device).clone(),
-            owners: segments,
-        });
+        owners.push(DeviceOwners { device: (*device).clone(), owners: segments });
     }
     events.sort_by(event_order);
-    Graphs {
-        persons: graphs_so_far.persons,
-        events,
-        owners,
-    }
+    Graphs { persons: graphs_so_far.persons, events, owners }
 }
 
 /// The best-ranked person identity a record asserts (not logged out).
@@ -518,15 +451,9 @@ pub fn record_person(r: &LinkRecord, ns: &Namespaces) -> Option<IdentityKey> {
 /// owning record)`, from any set of records that contains it (see [`build`] for which records
 /// own). Hosts map each identity to the graph that holds it now.
 #[must_use]
-pub fn device_owners(
-    device: &IdentityKey,
-    records: &[LinkRecord],
-    ns: &Namespaces,
-) -> Vec<(Timestamp, IdentityKey)> {
-    let linking: Vec<&LinkRecord> = records
-        .iter()
-        .filter(|r| r.links(ns) && r.identities.iter().any(|i| &i.key == device))
-        .collect();
+pub fn device_owners(device: &IdentityKey, records: &[LinkRecord], ns: &Namespaces) -> Vec<(Timestamp, IdentityKey)> {
+    let linking: Vec<&LinkRecord> =
+        records.iter().filter(|r| r.links(ns) && r.identities.iter().any(|i| &i.key == device)).collect();
     let any_auth = linking.iter().any(|r| r.authenticates(ns));
     let mut segments: Vec<(Timestamp, IdentityKey)> = linking
         .into_iter()
@@ -542,12 +469,7 @@ pub fn device_owners(
 /// before `at`, else (anonymous history before the first login) the first owner.
 #[must_use]
 pub fn owner_at(segments: &[(Timestamp, IdentityKey)], at: Timestamp) -> Option<&IdentityKey> {
-    segments
-        .iter()
-        .rev()
-        .find(|(since, _)| *since <= at)
-        .or_else(|| segments.first())
-        .map(|(_, person)| person)
+    segments.iter().rev().find(|(since, _)| *since <= at).or_else(|| segments.first()).map(|(_, person)| person)
 }
 
 fn kind_rank(k: NamespaceKind) -> u8 {
@@ -571,15 +493,8 @@ fn eviction_order(a: &Member, b: &Member, ns: &Namespaces) -> Ordering {
 fn event_order(a: &GraphEvent, b: &GraphEvent) -> Ordering {
     fn key(e: &GraphEvent) -> (u8, &str, &IdentityKey, &IdentityKey) {
         match e {
-            GraphEvent::LinkDropped {
-                record,
-                identity,
-                kept,
-                ..
-            } => (0, record.as_str(), identity, kept),
-            GraphEvent::Evicted {
-                person, identity, ..
-            } => (1, "", person, identity),
+            GraphEvent::LinkDropped { record, identity, kept, .. } => (0, record.as_str(), identity, kept),
+            GraphEvent::Evicted { person, identity, .. } => (1, "", person, identity),
         }
     }
     key(a).cmp(&key(b))

@@ -28,17 +28,13 @@ pub enum IdentityError {
         found: String,
     },
     /// The namespace is not declared (built in or in configuration).
-    #[error(
-        "the namespace {code} is not declared; declare it under [identity] namespaces in the configuration"
-    )]
+    #[error("the namespace {code} is not declared; declare it under [identity] namespaces in the configuration")]
     UnknownNamespace {
         /// The code given, quoted.
         code: String,
     },
     /// A placeholder value ("", "null", "anonymous", "invalid").
-    #[error(
-        "{found} is a placeholder, not an identity (blocked values: \"\", \"null\", \"anonymous\", \"invalid\")"
-    )]
+    #[error("{found} is a placeholder, not an identity (blocked values: \"\", \"null\", \"anonymous\", \"invalid\")")]
     BlockedValue {
         /// The value given, quoted.
         found: String,
@@ -58,9 +54,7 @@ pub enum IdentityError {
         found: String,
     },
     /// Not a phone number that normalizes to E.164.
-    #[error(
-        "expected a phone number in E.164 form (+ country code and number, 8 to 15 digits), found {found}"
-    )]
+    #[error("expected a phone number in E.164 form (+ country code and number, 8 to 15 digits), found {found}")]
     InvalidPhone {
         /// The value given, quoted.
         found: String,

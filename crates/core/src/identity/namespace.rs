@@ -92,20 +92,8 @@ pub struct Namespaces {
     list: Vec<NamespaceConfig>,
 }
 
-fn ns(
-    code: &str,
-    kind: NamespaceKind,
-    priority: u16,
-    unique: bool,
-    normalize: Normalization,
-) -> NamespaceConfig {
-    NamespaceConfig {
-        code: code.into(),
-        kind,
-        priority,
-        unique,
-        normalize,
-    }
+fn ns(code: &str, kind: NamespaceKind, priority: u16, unique: bool, normalize: Normalization) -> NamespaceConfig {
+    NamespaceConfig { code: code.into(), kind, priority, unique, normalize }
 }
 
 impl Default for Namespaces {
@@ -122,13 +110,7 @@ impl Namespaces {
         let mut list = vec![
             ns("CRMID", Person, 10, true, Normalization::Trim),
             ns("Email", Person, 20, false, Normalization::Email),
-            ns(
-                "Email_LC_SHA256",
-                Person,
-                30,
-                false,
-                Normalization::Sha256Hex,
-            ),
+            ns("Email_LC_SHA256", Person, 30, false, Normalization::Sha256Hex),
             ns("LoyaltyID", Person, 40, false, Normalization::Trim),
             ns("Phone", Person, 50, false, Normalization::Phone),
             ns(Ecid::NAMESPACE, Cookie, 100, false, Normalization::Ecid),
@@ -157,10 +139,7 @@ impl Namespaces {
     /// The namespace with this code.
     #[must_use]
     pub fn get(&self, code: &str) -> Option<&NamespaceConfig> {
-        self.list
-            .binary_search_by(|n| n.code.as_str().cmp(code))
-            .ok()
-            .map(|i| &self.list[i])
+        self.list.binary_search_by(|n| n.code.as_str().cmp(code)).ok().map(|i| &self.list[i])
     }
 
     /// Every namespace, by code.
@@ -197,16 +176,10 @@ impl Namespaces {
         };
         let len = id.chars().count();
         if len > MAX_ID_LEN {
-            return Err(IdentityError::TooLong {
-                len,
-                limit: MAX_ID_LEN,
-            });
+            return Err(IdentityError::TooLong { len, limit: MAX_ID_LEN });
         }
         let trimmed = id.trim();
-        if BLOCKED_VALUES
-            .iter()
-            .any(|b| trimmed.eq_ignore_ascii_case(b))
-        {
+        if BLOCKED_VALUES.iter().any(|b| trimmed.eq_ignore_ascii_case(b)) {
             return Err(IdentityError::BlockedValue { found: quote(id) });
         }
         match ns.normalize {
@@ -238,26 +211,15 @@ fn normalize_email(s: &str) -> Result<String, IdentityError> {
         }
         None => false,
     };
-    if ok {
-        Ok(lower)
-    } else {
-        Err(IdentityError::InvalidEmail { found: quote(s) })
-    }
+    if ok { Ok(lower) } else { Err(IdentityError::InvalidEmail { found: quote(s) }) }
 }
 
 fn normalize_phone(s: &str) -> Result<String, IdentityError> {
-    let compact: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        .collect();
+    let compact: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
     let digits = compact
         .strip_prefix('+')
         .or_else(|| compact.strip_prefix("00"))
-        .filter(|d| {
-            (8..=15).contains(&d.len())
-                && d.bytes().all(|b| b.is_ascii_digit())
-                && !d.starts_with('0')
-        });
+        .filter(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'));
     match digits {
         Some(d) => Ok(format!("+{d}")),
         None => Err(IdentityError::InvalidPhone { found: quote(s) }),
@@ -271,22 +233,10 @@ mod tests {
     #[test]
     fn normalizes_each_built_in_namespace() {
         let n = Namespaces::defaults();
-        assert_eq!(
-            n.normalize("Email", "  Sarah.Rose@Example.COM ").unwrap(),
-            "sarah.rose@example.com"
-        );
-        assert_eq!(
-            n.normalize("Phone", "+1 (415) 555-0100").unwrap(),
-            "+14155550100"
-        );
-        assert_eq!(
-            n.normalize("Phone", "0044 20 7946 0958").unwrap(),
-            "+442079460958"
-        );
-        assert_eq!(
-            n.normalize("Email_LC_SHA256", &"AB".repeat(32)).unwrap(),
-            "ab".repeat(32)
-        );
+        assert_eq!(n.normalize("Email", "  Sarah.Rose@Example.COM ").unwrap(), "sarah.rose@example.com");
+        assert_eq!(n.normalize("Phone", "+1 (415) 555-0100").unwrap(), "+14155550100");
+        assert_eq!(n.normalize("Phone", "0044 20 7946 0958").unwrap(), "+442079460958");
+        assert_eq!(n.normalize("Email_LC_SHA256", &"AB".repeat(32)).unwrap(), "ab".repeat(32));
         assert_eq!(n.normalize("CRMID", " crm-1042 ").unwrap(), "crm-1042");
         assert!(n.normalize("ECID", "12").is_err());
     }
@@ -294,87 +244,31 @@ mod tests {
     #[test]
     fn refuses_with_the_reason() {
         let n = Namespaces::defaults();
-        assert!(matches!(
-            n.normalize("Twitter", "x"),
-            Err(IdentityError::UnknownNamespace { .. })
-        ));
+        assert!(matches!(n.normalize("Twitter", "x"), Err(IdentityError::UnknownNamespace { .. })));
         for blocked in ["", "  ", "null", "NULL", "anonymous", "Invalid"] {
-            assert!(
-                matches!(
-                    n.normalize("CRMID", blocked),
-                    Err(IdentityError::BlockedValue { .. })
-                ),
-                "{blocked:?}"
-            );
+            assert!(matches!(n.normalize("CRMID", blocked), Err(IdentityError::BlockedValue { .. })), "{blocked:?}");
         }
-        assert!(matches!(
-            n.normalize("CRMID", &"x".repeat(1025)),
-            Err(IdentityError::TooLong { len: 1025, .. })
-        ));
-        for bad in [
-            "sarah",
-            "@example.com",
-            "sarah@",
-            "a@b@c",
-            "sarah rose@example.com",
-            "a@.com",
-        ] {
-            assert!(
-                matches!(
-                    n.normalize("Email", bad),
-                    Err(IdentityError::InvalidEmail { .. })
-                ),
-                "{bad}"
-            );
+        assert!(matches!(n.normalize("CRMID", &"x".repeat(1025)), Err(IdentityError::TooLong { len: 1025, .. })));
+        for bad in ["sarah", "@example.com", "sarah@", "a@b@c", "sarah rose@example.com", "a@.com"] {
+            assert!(matches!(n.normalize("Email", bad), Err(IdentityError::InvalidEmail { .. })), "{bad}");
         }
-        for bad in [
-            "4155550100",
-            "+1234",
-            "+01234567890",
-            "+1 415 555 01OO",
-            "+1234567890123456",
-        ] {
-            assert!(
-                matches!(
-                    n.normalize("Phone", bad),
-                    Err(IdentityError::InvalidPhone { .. })
-                ),
-                "{bad}"
-            );
+        for bad in ["4155550100", "+1234", "+01234567890", "+1 415 555 01OO", "+1234567890123456"] {
+            assert!(matches!(n.normalize("Phone", bad), Err(IdentityError::InvalidPhone { .. })), "{bad}");
         }
-        assert!(matches!(
-            n.normalize("Email_LC_SHA256", "abc"),
-            Err(IdentityError::InvalidHash { .. })
-        ));
+        assert!(matches!(n.normalize("Email_LC_SHA256", "abc"), Err(IdentityError::InvalidHash { .. })));
     }
 
     #[test]
     fn custom_namespaces_add_or_replace() {
         let n = Namespaces::with(&[
-            ns(
-                "AppDevice",
-                NamespaceKind::Device,
-                80,
-                false,
-                Normalization::Trim,
-            ),
-            ns(
-                "Email",
-                NamespaceKind::Person,
-                15,
-                true,
-                Normalization::Email,
-            ),
+            ns("AppDevice", NamespaceKind::Device, 80, false, Normalization::Trim),
+            ns("Email", NamespaceKind::Person, 15, true, Normalization::Email),
             ns("ECID", NamespaceKind::Person, 1, true, Normalization::Trim),
         ]);
         assert_eq!(n.kind("AppDevice"), NamespaceKind::Device);
         assert!(n.is_unique("Email"));
         assert_eq!(n.priority("Email"), 15);
-        assert_eq!(
-            n.kind("ECID"),
-            NamespaceKind::Cookie,
-            "ECID cannot be redefined"
-        );
+        assert_eq!(n.kind("ECID"), NamespaceKind::Cookie, "ECID cannot be redefined");
         assert!(n.normalize("AppDevice", "dev-1").is_ok());
     }
 }

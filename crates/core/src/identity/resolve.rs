@@ -46,30 +46,23 @@ impl PersonView {
 
 /// Normalizes every identity of an `identityMap` in place (emails lower-cased, phones to E.164,
 /// ...), returning a [`FieldError`] for each value that is refused.
-pub fn normalize_identity_map(
-    map: &mut IdentityMap,
-    namespaces: &Namespaces,
-    path: &Path<'_>,
-) -> Vec<FieldError> {
+pub fn normalize_identity_map(map: &mut IdentityMap, namespaces: &Namespaces, path: &Path<'_>) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (code, items) in map.iter_mut() {
         let ns_path = path.key(code);
         if namespaces.get(code).is_none() {
             errors.push(FieldError::Identity {
                 path: ns_path.to_string(),
-                source: IdentityError::UnknownNamespace {
-                    code: crate::field::quote(code),
-                },
+                source: IdentityError::UnknownNamespace { code: crate::field::quote(code) },
             });
             continue;
         }
         for (i, item) in items.iter_mut().enumerate() {
             match namespaces.normalize(code, &item.id) {
                 Ok(id) => item.id = id,
-                Err(source) => errors.push(FieldError::Identity {
-                    path: ns_path.index(i).key("id").to_string(),
-                    source,
-                }),
+                Err(source) => {
+                    errors.push(FieldError::Identity { path: ns_path.index(i).key("id").to_string(), source })
+                }
             }
         }
     }
@@ -86,10 +79,7 @@ pub fn link_record(event_id: &str, at: Timestamp, ecid: &Ecid, map: &IdentityMap
             state: i.authenticated_state.into(),
         })
     });
-    let ecid = LinkedIdentity {
-        key: IdentityKey::new(Ecid::NAMESPACE, ecid.as_str()),
-        state: AuthState::Ambiguous,
-    };
+    let ecid = LinkedIdentity { key: IdentityKey::new(Ecid::NAMESPACE, ecid.as_str()), state: AuthState::Ambiguous };
     LinkRecord::new(event_id, at, std::iter::once(ecid).chain(from_map))
 }
 
@@ -132,17 +122,16 @@ pub fn resolve(
                 identities.extend(v.identities);
             }
         }
-        if let Some(v) = current.as_ref().filter(|v| {
-            v.identities.iter().any(|k| asserted.contains(k))
-                && !v.unique_conflict(&asserted, namespaces)
-        }) {
+        if let Some(v) = current
+            .as_ref()
+            .filter(|v| v.identities.iter().any(|k| asserted.contains(k)) && !v.unique_conflict(&asserted, namespaces))
+        {
             identities.extend(v.identities.iter().cloned());
         }
         let authenticated = record.authenticates(namespaces);
         // Last authenticated user: a login takes the browser; an ambiguous mention only claims
         // a browser nobody is logged in on.
-        let takes_device =
-            authenticated || current.as_ref().is_none_or(|v| !v.is_known(namespaces));
+        let takes_device = authenticated || current.as_ref().is_none_or(|v| !v.is_known(namespaces));
         if takes_device {
             identities.push(device.clone());
         }
@@ -153,29 +142,16 @@ pub fn resolve(
         }
         if !takes_device {
             // The mentioned person is still learned (their own graph grows), the browser stays.
-            return Resolution {
-                writes: vec![view],
-                view: current,
-            };
+            return Resolution { writes: vec![view], view: current };
         }
     }
-    Resolution {
-        writes: if changed {
-            current.iter().cloned().collect()
-        } else {
-            Vec::new()
-        },
-        view: current,
-    }
+    Resolution { writes: if changed { current.iter().cloned().collect() } else { Vec::new() }, view: current }
 }
 
 fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> PersonView {
     // Rank once (priority, then key), then one pass keeps the first of each identity and at
     // most one identity of each unique namespace (the best-ranked).
-    let mut ranked: Vec<(u16, IdentityKey)> = identities
-        .into_iter()
-        .map(|k| (ns.priority(&k.ns), k))
-        .collect();
+    let mut ranked: Vec<(u16, IdentityKey)> = identities.into_iter().map(|k| (ns.priority(&k.ns), k)).collect();
     ranked.sort_unstable();
     ranked.dedup();
     let mut unique_seen: Vec<&str> = Vec::new();
@@ -189,16 +165,9 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> P
             }
         }
     }
-    let kept: Vec<IdentityKey> = ranked
-        .into_iter()
-        .zip(keep)
-        .filter_map(|((_, k), keep)| keep.then_some(k))
-        .collect();
+    let kept: Vec<IdentityKey> = ranked.into_iter().zip(keep).filter_map(|((_, k), keep)| keep.then_some(k)).collect();
     PersonView {
-        person: kept
-            .first()
-            .cloned()
-            .unwrap_or_else(|| IdentityKey::new("", "")),
+        person: kept.first().cloned().unwrap_or_else(|| IdentityKey::new("", "")),
         identities: kept,
         version: 0,
         updated_at: now,
@@ -208,19 +177,10 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> P
 /// The `identity:result` identities for a visitor: the ECID first, then the person's own
 /// identities (not their other browsers' cookies).
 #[must_use]
-pub fn result_identities(
-    ecid: &Ecid,
-    view: Option<&PersonView>,
-    namespaces: &Namespaces,
-) -> Vec<IdentityKey> {
+pub fn result_identities(ecid: &Ecid, view: Option<&PersonView>, namespaces: &Namespaces) -> Vec<IdentityKey> {
     let mut out = vec![IdentityKey::new(Ecid::NAMESPACE, ecid.as_str())];
     if let Some(v) = view {
-        out.extend(
-            v.identities
-                .iter()
-                .filter(|k| namespaces.kind(&k.ns).is_person())
-                .cloned(),
-        );
+        out.extend(v.identities.iter().filter(|k| namespaces.kind(&k.ns).is_person()).cloned());
     }
     out
 }
@@ -228,9 +188,7 @@ pub fn result_identities(
 /// Whether an event's identities authenticate anyone (for callers that only need to know).
 #[must_use]
 pub fn is_login(map: &IdentityMap) -> bool {
-    map.values()
-        .flatten()
-        .any(|i| i.authenticated_state == AuthenticatedState::Authenticated)
+    map.values().flatten().any(|i| i.authenticated_state == AuthenticatedState::Authenticated)
 }
 
 #[cfg(test)]
@@ -245,26 +203,14 @@ mod tests {
     }
 
     fn record(at: i64, ids: &[(&str, &str, AuthState)]) -> LinkRecord {
-        let mut all: Vec<LinkedIdentity> = ids
-            .iter()
-            .map(|(ns, id, state)| LinkedIdentity {
-                key: key(ns, id),
-                state: *state,
-            })
-            .collect();
-        all.push(LinkedIdentity {
-            key: key("ECID", A),
-            state: AuthState::Ambiguous,
-        });
+        let mut all: Vec<LinkedIdentity> =
+            ids.iter().map(|(ns, id, state)| LinkedIdentity { key: key(ns, id), state: *state }).collect();
+        all.push(LinkedIdentity { key: key("ECID", A), state: AuthState::Ambiguous });
         LinkRecord::new(format!("r{at}"), Timestamp(at), all)
     }
 
     fn view(ids: &[(&str, &str)]) -> PersonView {
-        make_view(
-            ids.iter().map(|(n, i)| key(n, i)).collect(),
-            &Namespaces::defaults(),
-            Timestamp(1),
-        )
+        make_view(ids.iter().map(|(n, i)| key(n, i)).collect(), &Namespaces::defaults(), Timestamp(1))
     }
 
     #[test]
@@ -272,11 +218,7 @@ mod tests {
         let ecid = Ecid::parse(A).unwrap();
         let known: BTreeMap<IdentityKey, PersonView> = [(
             key("CRMID", "crm-1042"),
-            view(&[
-                ("CRMID", "crm-1042"),
-                ("LoyaltyID", "LY-778"),
-                ("Email", "sarah.rose@example.com"),
-            ]),
+            view(&[("CRMID", "crm-1042"), ("LoyaltyID", "LY-778"), ("Email", "sarah.rose@example.com")]),
         )]
         .into();
         let lookup = |k: &IdentityKey| known.get(k).cloned();
@@ -287,30 +229,14 @@ mod tests {
                 ("CRMID", "crm-1042", AuthState::Authenticated),
             ],
         );
-        let r = resolve(
-            &ecid,
-            &[login],
-            &lookup,
-            &Namespaces::defaults(),
-            Timestamp(10),
-        );
+        let r = resolve(&ecid, &[login], &lookup, &Namespaces::defaults(), Timestamp(10));
         let v = r.view.unwrap();
         assert_eq!(v.person, key("CRMID", "crm-1042"));
         let ids: Vec<String> = v.identities.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            ids,
-            [
-                "CRMID:crm-1042",
-                "Email:sarah.rose@example.com",
-                "LoyaltyID:LY-778",
-                &format!("ECID:{A}")
-            ]
-        );
+        assert_eq!(ids, ["CRMID:crm-1042", "Email:sarah.rose@example.com", "LoyaltyID:LY-778", &format!("ECID:{A}")]);
         assert_eq!(r.writes.len(), 1);
-        let result: Vec<String> = result_identities(&ecid, Some(&v), &Namespaces::defaults())
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let result: Vec<String> =
+            result_identities(&ecid, Some(&v), &Namespaces::defaults()).iter().map(ToString::to_string).collect();
         assert_eq!(
             result,
             [
@@ -326,27 +252,13 @@ mod tests {
     fn a_second_login_takes_the_browser_and_keeps_the_first_person_apart() {
         let ecid = Ecid::parse(A).unwrap();
         let sarah = view(&[("CRMID", "crm-1042"), ("ECID", A)]);
-        let known: BTreeMap<IdentityKey, PersonView> = [
-            (key("ECID", A), sarah.clone()),
-            (key("CRMID", "crm-1042"), sarah),
-        ]
-        .into();
+        let known: BTreeMap<IdentityKey, PersonView> =
+            [(key("ECID", A), sarah.clone()), (key("CRMID", "crm-1042"), sarah)].into();
         let lookup = |k: &IdentityKey| known.get(k).cloned();
         let bob = record(20, &[("CRMID", "crm-7", AuthState::Authenticated)]);
-        let v = resolve(
-            &ecid,
-            &[bob],
-            &lookup,
-            &Namespaces::defaults(),
-            Timestamp(20),
-        )
-        .view
-        .unwrap();
+        let v = resolve(&ecid, &[bob], &lookup, &Namespaces::defaults(), Timestamp(20)).view.unwrap();
         assert_eq!(v.person, key("CRMID", "crm-7"));
-        assert!(
-            !v.identities.contains(&key("CRMID", "crm-1042")),
-            "one CRMID per graph"
-        );
+        assert!(!v.identities.contains(&key("CRMID", "crm-1042")), "one CRMID per graph");
     }
 
     #[test]
@@ -356,13 +268,7 @@ mod tests {
         let known: BTreeMap<IdentityKey, PersonView> = [(key("ECID", A), sarah.clone())].into();
         let lookup = |k: &IdentityKey| known.get(k).cloned();
         let mention = record(30, &[("Email", "friend@example.com", AuthState::Ambiguous)]);
-        let r = resolve(
-            &ecid,
-            &[mention],
-            &lookup,
-            &Namespaces::defaults(),
-            Timestamp(30),
-        );
+        let r = resolve(&ecid, &[mention], &lookup, &Namespaces::defaults(), Timestamp(30));
         assert_eq!(r.view.unwrap().person, key("CRMID", "crm-1042"));
         assert_eq!(r.writes[0].person, key("Email", "friend@example.com"));
         assert!(!r.writes[0].identities.contains(&key("ECID", A)));
@@ -371,13 +277,7 @@ mod tests {
     #[test]
     fn an_anonymous_request_changes_nothing() {
         let ecid = Ecid::parse(A).unwrap();
-        let r = resolve(
-            &ecid,
-            &[record(1, &[])],
-            &|_| None,
-            &Namespaces::defaults(),
-            Timestamp(1),
-        );
+        let r = resolve(&ecid, &[record(1, &[])], &|_| None, &Namespaces::defaults(), Timestamp(1));
         assert_eq!(r, Resolution::default());
     }
 }

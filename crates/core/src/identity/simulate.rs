@@ -2,9 +2,7 @@
 //! for trying linking rules on sample data). Also the reader of link records that sources
 //! (CRM, loyalty) send to the origin.
 
-use super::graph::{
-    AuthState, GraphConfig, Graphs, IdentityKey, LinkRecord, LinkedIdentity, build,
-};
+use super::graph::{AuthState, GraphConfig, Graphs, IdentityKey, LinkRecord, LinkedIdentity, build};
 use crate::field::{Errors, FieldError, Path};
 use crate::limits::Limits;
 use crate::time::Timestamp;
@@ -17,10 +15,7 @@ use crate::xdm::Event;
 ///
 /// # Errors
 /// Every problem, naming `events[i]...`.
-pub fn records_from_events(
-    events: &[Value],
-    config: &GraphConfig,
-) -> Result<Vec<LinkRecord>, Vec<FieldError>> {
+pub fn records_from_events(events: &[Value], config: &GraphConfig) -> Result<Vec<LinkRecord>, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut records = Vec::with_capacity(events.len());
     let root = Path::Root("events");
@@ -33,15 +28,8 @@ pub fn records_from_events(
         };
         match Event::read(wrapped, &path, &limits, &config.namespaces) {
             Ok(event) => {
-                let at = event
-                    .xdm
-                    .timestamp
-                    .unwrap_or(Timestamp(i64::try_from(i).unwrap_or(i64::MAX)));
-                let key = event
-                    .xdm
-                    .id
-                    .clone()
-                    .unwrap_or_else(|| format!("events[{i}]"));
+                let at = event.xdm.timestamp.unwrap_or(Timestamp(i64::try_from(i).unwrap_or(i64::MAX)));
+                let key = event.xdm.id.clone().unwrap_or_else(|| format!("events[{i}]"));
                 let identities = event.xdm.identity_map.iter().flat_map(|(ns, items)| {
                     items.iter().map(move |item| LinkedIdentity {
                         key: IdentityKey::new(ns.clone(), item.id.clone()),
@@ -53,11 +41,7 @@ pub fn records_from_events(
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(records) } else { Err(errors) }
 }
 
 /// Simulates: the graphs a list of events makes.
@@ -84,9 +68,7 @@ pub fn read_link_record(
     let Some(mut m) = errs.object(value, path) else {
         return Err(errs.into_vec());
     };
-    let key = errs
-        .take_str(&mut m, "key", path)
-        .unwrap_or_else(|| default_key.to_owned());
+    let key = errs.take_str(&mut m, "key", path).unwrap_or_else(|| default_key.to_owned());
     let at = match errs.take_str(&mut m, "at", path) {
         Some(t) => Timestamp::parse_rfc3339(&t)
             .map_err(|e| {
@@ -98,15 +80,11 @@ pub fn read_link_record(
             })
             .ok(),
         None => {
-            errs.push(FieldError::Missing {
-                path: path.key("at").to_string(),
-            });
+            errs.push(FieldError::Missing { path: path.key("at").to_string() });
             None
         }
     };
-    let list = errs
-        .take_array(&mut m, "identities", path)
-        .unwrap_or_default();
+    let list = errs.take_array(&mut m, "identities", path).unwrap_or_default();
     let list_path = path.key("identities");
     let mut identities = Vec::new();
     for (i, item) in list.into_iter().enumerate() {
@@ -131,21 +109,13 @@ pub fn read_link_record(
         };
         let (Some(ns), Some(id), Some(state)) = (ns, id, state) else {
             if !o.is_empty() || errs.is_empty() {
-                errs.push(FieldError::Missing {
-                    path: p.key("ns").to_string(),
-                });
+                errs.push(FieldError::Missing { path: p.key("ns").to_string() });
             }
             continue;
         };
         match config.namespaces.normalize(&ns, &id) {
-            Ok(id) => identities.push(LinkedIdentity {
-                key: IdentityKey::new(ns, id),
-                state,
-            }),
-            Err(source) => errs.push(FieldError::Identity {
-                path: p.key("id").to_string(),
-                source,
-            }),
+            Ok(id) => identities.push(LinkedIdentity { key: IdentityKey::new(ns, id), state }),
+            Err(source) => errs.push(FieldError::Identity { path: p.key("id").to_string(), source }),
         }
     }
     if identities.len() < 2 && errs.is_empty() {
@@ -164,11 +134,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<Value> {
-        serde_json::from_str::<Value>(text)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .to_vec()
+        serde_json::from_str::<Value>(text).unwrap().as_array().unwrap().to_vec()
     }
 
     #[test]
@@ -187,52 +153,26 @@ mod tests {
 
     #[test]
     fn bad_events_are_named() {
-        let events = parse(
-            r#"[{"identityMap":{"Email":[{"id":"nope"}]}},{"identityMap":{"Fax":[{"id":"1"}]}}]"#,
-        );
+        let events = parse(r#"[{"identityMap":{"Email":[{"id":"nope"}]}},{"identityMap":{"Fax":[{"id":"1"}]}}]"#);
         let errors = simulate(&events, &GraphConfig::default()).unwrap_err();
         let paths: Vec<&str> = errors.iter().map(FieldError::path).collect();
-        assert_eq!(
-            paths,
-            [
-                "events[0].xdm.identityMap.Email[0].id",
-                "events[1].xdm.identityMap.Fax"
-            ]
-        );
+        assert_eq!(paths, ["events[0].xdm.identityMap.Email[0].id", "events[1].xdm.identityMap.Fax"]);
     }
 
     #[test]
     fn source_link_records_are_read_and_checked() {
         let v: Value = serde_json::from_str(r#"{"at":"2026-07-01T00:00:00Z","identities":[{"ns":"CRMID","id":"crm-1042"},{"ns":"LoyaltyID","id":" LY-778 "}]}"#).unwrap();
-        let r = read_link_record(
-            v,
-            &Path::Root("row 1"),
-            "loyalty:1",
-            &GraphConfig::default(),
-        )
-        .unwrap();
+        let r = read_link_record(v, &Path::Root("row 1"), "loyalty:1", &GraphConfig::default()).unwrap();
         assert_eq!(r.key, "loyalty:1");
         assert_eq!(r.identities[1].key, IdentityKey::new("LoyaltyID", "LY-778"));
         let bad: Value = serde_json::from_str(
             r#"{"identities":[{"ns":"CRMID","id":"null"},{"ns":"Nope","id":"x","state":"maybe"}]}"#,
         )
         .unwrap();
-        let errors =
-            read_link_record(bad, &Path::Root("row 2"), "k", &GraphConfig::default()).unwrap_err();
+        let errors = read_link_record(bad, &Path::Root("row 2"), "k", &GraphConfig::default()).unwrap_err();
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert!(
-            messages[0].starts_with("row 2.at: is required"),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("identities[0].id") && m.contains("placeholder")),
-            "{messages:?}"
-        );
-        assert!(
-            messages.iter().any(|m| m.contains("identities[1].state")),
-            "{messages:?}"
-        );
+        assert!(messages[0].starts_with("row 2.at: is required"), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("identities[0].id") && m.contains("placeholder")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("identities[1].state")), "{messages:?}");
     }
 }

@@ -17,23 +17,10 @@ use super::{ApiError, AppState, header_str, json_error, read_limited, with_store
 
 /// Checks the request's API key.
 fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = header_str(headers, header::AUTHORIZATION)
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let given = header_str(headers, header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     match given {
-        Some(key)
-            if app
-                .admin_api_keys
-                .iter()
-                .any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) =>
-        {
-            Ok(())
-        }
-        Some(_) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "bad_api_key",
-            "The API key is not valid.",
-        )),
+        Some(key) if app.admin_api_keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "bad_api_key", "The API key is not valid.")),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_api_key",
@@ -63,11 +50,7 @@ pub(super) async fn events(
         Err(e) => return json_error(StatusCode::BAD_REQUEST, "bad_query", &e.body_text()),
     };
     let Some(ecid) = q.ecid.filter(|e| !e.is_empty()) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "missing_ecid",
-            "Give the visitor's ECID: ?ecid=<38 digits>.",
-        );
+        return json_error(StatusCode::BAD_REQUEST, "missing_ecid", "Give the visitor's ECID: ?ecid=<38 digits>.");
     };
     let limit = q.limit.unwrap_or(100).min(1000);
     match with_store(&app, move |store| store.events_for_ecid(&ecid, limit)).await {
@@ -104,21 +87,12 @@ pub(super) fn identity_from_query(app: &AppState, query: &str) -> Result<Identit
         .identity
         .namespaces
         .normalize(&ns, &id)
-        .map_err(|source| {
-            ApiError::invalid(vec![FieldError::Identity {
-                path: "id".into(),
-                source,
-            }])
-        })?;
+        .map_err(|source| ApiError::invalid(vec![FieldError::Identity { path: "id".into(), source }]))?;
     Ok(IdentityKey::new(ns, id))
 }
 
 fn limit_from_query(query: &str) -> usize {
-    query
-        .split('&')
-        .find_map(|p| p.strip_prefix("limit=")?.parse().ok())
-        .unwrap_or(100usize)
-        .min(1000)
+    query.split('&').find_map(|p| p.strip_prefix("limit=")?.parse().ok()).unwrap_or(100usize).min(1000)
 }
 
 async fn json_body(body: Body) -> Result<Value, ApiError> {
@@ -132,13 +106,8 @@ async fn json_body(body: Body) -> Result<Value, ApiError> {
             format!("The body is over {MAX_BODY} bytes."),
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("The body is not JSON: {e}."),
-        )
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("The body is not JSON: {e}.")))
 }
 
 /// `GET /api/identities/graph?ns=Email&id=...`: the identity graph holding an identity.
@@ -146,9 +115,7 @@ pub(super) async fn graph(State(app): State<AppState>, headers: HeaderMap, uri: 
     let result = async {
         authorize(&app, &headers)?;
         let key = identity_from_query(&app, uri.query().unwrap_or(""))?;
-        with_store(&app, move |store| store.graph(&key))
-            .await?
-            .ok_or_else(unknown_identity)
+        with_store(&app, move |store| store.graph(&key)).await?.ok_or_else(unknown_identity)
     }
     .await;
     respond(result)
@@ -156,11 +123,7 @@ pub(super) async fn graph(State(app): State<AppState>, headers: HeaderMap, uri: 
 
 /// `POST /api/identities/simulate`: `{ "events": [...] }` (each `{ "xdm": {...} }` or bare XDM
 /// with `identityMap` and `timestamp`) → the graphs they make under this deployment's rules.
-pub(super) async fn simulate(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(super) async fn simulate(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         authorize(&app, &headers)?;
         let body = json_body(body).await?;
@@ -168,11 +131,7 @@ pub(super) async fn simulate(
             .as_object()
             .and_then(|m| m.get("events"))
             .and_then(Value::as_array)
-            .ok_or_else(|| {
-                ApiError::invalid(vec![FieldError::Missing {
-                    path: "events".into(),
-                }])
-            })?;
+            .ok_or_else(|| ApiError::invalid(vec![FieldError::Missing { path: "events".into() }]))?;
         let config = app.snapshot().identity.clone();
         edgecdp_core::identity::simulate::simulate(events, &config).map_err(ApiError::invalid)
     }
@@ -225,19 +184,13 @@ pub(super) async fn links(State(app): State<AppState>, headers: HeaderMap, body:
 
 /// `GET /api/profiles/events?ns=&id=&limit=`: the person's events on every browser while it was
 /// theirs, newest first.
-pub(super) async fn person_events(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub(super) async fn person_events(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let result = async {
         authorize(&app, &headers)?;
         let query = uri.query().unwrap_or("");
         let key = identity_from_query(&app, query)?;
         let limit = limit_from_query(query);
-        with_store(&app, move |store| store.person_events(&key, limit))
-            .await?
-            .ok_or_else(unknown_identity)
+        with_store(&app, move |store| store.person_events(&key, limit)).await?.ok_or_else(unknown_identity)
     }
     .await;
     match result {
@@ -249,27 +202,17 @@ pub(super) async fn person_events(
 /// `DELETE /api/profiles?ns=&id=`: deletes the person holding the identity (right to be
 /// forgotten), writes the audit record, and publishes a snapshot whose tombstones make every
 /// edge forget them.
-pub(super) async fn delete_profile(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub(super) async fn delete_profile(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let result = async {
         authorize(&app, &headers)?;
         let key = identity_from_query(&app, uri.query().unwrap_or(""))?;
         let at = super::now();
-        let report = with_store(&app, move |store| {
-            store.delete_person(&key, "admin-api", at)
-        })
-        .await?
-        .ok_or_else(unknown_identity)?;
-        let version = app.publish_snapshot().map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                e.to_string(),
-            )
-        })?;
+        let report = with_store(&app, move |store| store.delete_person(&key, "admin-api", at))
+            .await?
+            .ok_or_else(unknown_identity)?;
+        let version = app
+            .publish_snapshot()
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", e.to_string()))?;
         tracing::info!(
             deletion = report.deletion_id,
             identities = report.identities.len(),
@@ -283,11 +226,7 @@ pub(super) async fn delete_profile(
 }
 
 fn unknown_identity() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_identity",
-        "No identity graph holds this identity.",
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_identity", "No identity graph holds this identity.")
 }
 
 /// The JSON answer of a handler: the value, or the error's body and status.

@@ -43,10 +43,7 @@ pub(super) async fn handle(
         cookie: header_str(&headers, header::COOKIE),
         body: &body,
     };
-    let env = EdgeEnv {
-        snapshot: &snapshot,
-        cookie_keys: &app.cookie_keys,
-    };
+    let env = EdgeEnv { snapshot: &snapshot, cookie_keys: &app.cookie_keys };
     let at = now();
     let outcome = match edge::begin(&env, &request, at, &Entropy(request_entropy)) {
         Step::Done(outcome) => outcome,
@@ -72,10 +69,7 @@ pub(super) async fn handle(
     log_outcome(&outcome.log, uri.path());
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);
-        if with_store(&app, move |store| store.apply_batch(&batch, at))
-            .await
-            .is_err()
-        {
+        if with_store(&app, move |store| store.apply_batch(&batch, at)).await.is_err() {
             // Logged by with_store; the SDKs retry a 503 with the same requestId.
             return to_response(edge::unavailable(origin, query, 1));
         }
@@ -86,11 +80,7 @@ pub(super) async fn handle(
 fn log_outcome(log: &[EdgeLog], path: &str) {
     for entry in log {
         match entry {
-            EdgeLog::Rejected {
-                code,
-                status,
-                detail,
-            } => {
+            EdgeLog::Rejected { code, status, detail } => {
                 tracing::info!(path, code, status, detail = %detail, "edge request refused");
             }
             EdgeLog::EcidMinted { refused: Some(why) } => {
@@ -103,8 +93,7 @@ fn log_outcome(log: &[EdgeLog], path: &str) {
 
 /// Turns the core's response into axum's.
 pub(super) fn to_response(r: HttpResponse) -> Response {
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST));
+    let mut builder = Response::builder().status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST));
     if let Some(headers) = builder.headers_mut() {
         for (name, value) in r.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
@@ -112,7 +101,5 @@ pub(super) fn to_response(r: HttpResponse) -> Response {
             }
         }
     }
-    builder
-        .body(Body::from(r.body))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+    builder.body(Body::from(r.body)).unwrap_or_else(|_| Response::new(Body::empty()))
 }

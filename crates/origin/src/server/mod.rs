@@ -65,11 +65,7 @@ pub const TOMBSTONE_TTL_MS: i64 = 30 * 86_400_000;
 impl AppState {
     /// The state for a configuration, its snapshot built at `version`.
     pub fn new(config: &Config, store: Arc<dyn Store>, snapshot: Snapshot) -> AppState {
-        let mut keys = config
-            .secrets
-            .cookie_keys
-            .iter()
-            .map(|k| k.as_bytes().to_vec());
+        let mut keys = config.secrets.cookie_keys.iter().map(|k| k.as_bytes().to_vec());
         let current = keys.next().unwrap_or_default();
         AppState {
             store,
@@ -89,9 +85,7 @@ impl AppState {
     /// When the store cannot give a version or the tombstones.
     pub fn publish_snapshot(&self) -> Result<u64, StoreError> {
         let version = self.store.next_snapshot_version()?;
-        let tombstones = self
-            .store
-            .tombstones(now().plus_millis(-TOMBSTONE_TTL_MS))?;
+        let tombstones = self.store.tombstones(now().plus_millis(-TOMBSTONE_TTL_MS))?;
         let (snapshot, _) = Snapshot::build(&self.snapshot_config, version);
         let snapshot = Arc::new(snapshot.with_tombstones(tombstones));
         match self.snapshot.write() {
@@ -125,10 +119,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/api/profiles/events", get(api::person_events))
         .route("/api/profiles", axum::routing::delete(api::delete_profile))
         .route("/{base}/v1/{*action}", axum::routing::any(edge::handle))
-        .route(
-            "/{base}/{hint}/v1/{*action}",
-            axum::routing::any(edge::handle),
-        );
+        .route("/{base}/{hint}/v1/{*action}", axum::routing::any(edge::handle));
     if let Some(dir) = &config.sdk_dir {
         app = app.nest_service("/sdk", ServeDir::new(dir));
     }
@@ -150,11 +141,7 @@ async fn fallback(state: State<AppState>, req: Request<Body>, site: Option<Serve
             Ok(r) => r.map(Body::new),
             Err(never) => match never {},
         },
-        None => json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "There is nothing at this path.",
-        ),
+        None => json_error(StatusCode::NOT_FOUND, "not_found", "There is nothing at this path."),
     }
 }
 
@@ -184,13 +171,7 @@ pub async fn with_store<T: Send + 'static>(
     op: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = Arc::clone(&app.store);
-    let unavailable = |message: String| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            message,
-        )
-    };
+    let unavailable = |message: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message);
     match tokio::task::spawn_blocking(move || op(store.as_ref())).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
@@ -218,12 +199,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with its status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            errors: Vec::new(),
-        }
+        ApiError { status, code, message: message.into(), errors: Vec::new() }
     }
 
     /// A 400 listing field problems (the first one is the message).
@@ -231,17 +207,9 @@ impl ApiError {
         let message = match errors.as_slice() {
             [] => "The request is invalid.".to_owned(),
             [one] => one.to_string(),
-            [first, rest @ ..] => format!(
-                "{first} (and {} more problems, listed in errors)",
-                rest.len()
-            ),
+            [first, rest @ ..] => format!("{first} (and {} more problems, listed in errors)", rest.len()),
         };
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_request",
-            message,
-            errors,
-        }
+        ApiError { status: StatusCode::BAD_REQUEST, code: "invalid_request", message, errors }
     }
 }
 
@@ -255,14 +223,9 @@ impl IntoResponse for ApiError {
                 .map(|e| serde_json::json!({ "path": e.path(), "code": e.code(), "message": e.to_string() }))
                 .collect();
         }
-        let mut r = (
-            self.status,
-            axum::Json(serde_json::json!({ "error": error })),
-        )
-            .into_response();
+        let mut r = (self.status, axum::Json(serde_json::json!({ "error": error }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         r
     }
@@ -275,9 +238,7 @@ pub fn json_error(status: StatusCode, code: &'static str, message: &str) -> Resp
 
 /// The wall clock, for the core.
 pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     Timestamp(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 

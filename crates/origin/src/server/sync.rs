@@ -12,16 +12,8 @@ use super::{ApiError, AppState, header_str, json_error, now, read_limited, with_
 /// Largest sync batch accepted (16 MiB).
 const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 
-fn check_signature(
-    app: &AppState,
-    method: &str,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), ApiError> {
-    let signed = uri
-        .path_and_query()
-        .map_or_else(|| uri.path(), |pq| pq.as_str());
+fn check_signature(app: &AppState, method: &str, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let signed = uri.path_and_query().map_or_else(|| uri.path(), |pq| pq.as_str());
     verify(
         &app.sync_secret,
         method,
@@ -38,18 +30,9 @@ fn check_signature(
 }
 
 /// `POST /v1/sync`: applies a batch once, acknowledging only after it is committed.
-pub(super) async fn receive(
-    State(app): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub(super) async fn receive(State(app): State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let Ok(body) = read_limited(body, MAX_BATCH_BYTES).await else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "body_stream",
-            "The request body could not be read.",
-        );
+        return json_error(StatusCode::BAD_REQUEST, "body_stream", "The request body could not be read.");
     };
     if body.len() > MAX_BATCH_BYTES {
         return json_error(
@@ -70,13 +53,7 @@ pub(super) async fn receive(
     let source = batch.source.clone();
     match with_store(&app, move |store| store.apply_batch(&batch, at)).await {
         Ok(applied) => {
-            tracing::info!(
-                batch_id,
-                source,
-                applied = applied.applied,
-                events = applied.events,
-                "sync batch"
-            );
+            tracing::info!(batch_id, source, applied = applied.applied, events = applied.events, "sync batch");
             axum::Json(serde_json::json!({
                 "batchId": batch_id,
                 "applied": applied.applied,
@@ -90,11 +67,7 @@ pub(super) async fn receive(
 
 /// `GET /v1/snapshot`: the definitions snapshot (msgpack); `304` when the edge's
 /// `If-None-Match` names the current version.
-pub(super) async fn snapshot(
-    State(app): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn snapshot(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if let Err(e) = check_signature(&app, "GET", &uri, &headers, b"") {
         return e.into_response();
     }
@@ -104,30 +77,17 @@ pub(super) async fn snapshot(
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     match snap.encode() {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, "application/msgpack".to_owned()),
-                (header::ETAG, etag),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "snapshot_encode",
-            &e.to_string(),
-        ),
+        Ok(bytes) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/msgpack".to_owned()), (header::ETAG, etag)], bytes)
+                .into_response()
+        }
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "snapshot_encode", &e.to_string()),
     }
 }
 
 /// `GET /v1/identities?ns=&id=`: what an edge should know about the person holding an identity
 /// (msgpack `PersonView`), `404` when no graph holds it.
-pub(super) async fn identity(
-    State(app): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn identity(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if let Err(e) = check_signature(&app, "GET", &uri, &headers, b"") {
         return e.into_response();
     }
@@ -141,11 +101,7 @@ pub(super) async fn identity(
             Ok(bytes) => ([(header::CONTENT_TYPE, "application/msgpack")], bytes).into_response(),
             Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode", &e.to_string()),
         },
-        Ok(None) => json_error(
-            StatusCode::NOT_FOUND,
-            "unknown_identity",
-            "No identity graph holds this identity.",
-        ),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "unknown_identity", "No identity graph holds this identity."),
         Err(e) => e.into_response(),
     }
 }

@@ -40,16 +40,10 @@ pub(super) fn insert_records(
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO link_records (record_key, at, source, identities) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut index = conn.prepare_cached(
-        "INSERT OR IGNORE INTO record_identities (ns, id, record_key, at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut index = conn
+        .prepare_cached("INSERT OR IGNORE INTO record_identities (ns, id, record_key, at) VALUES (?1, ?2, ?3, ?4)")?;
     for r in records {
-        let added = insert.execute(params![
-            r.key,
-            r.at.millis(),
-            source,
-            serde_json::to_string(&r.identities)?
-        ])?;
+        let added = insert.execute(params![r.key, r.at.millis(), source, serde_json::to_string(&r.identities)?])?;
         if added == 1 {
             for i in &r.identities {
                 index.execute(params![i.key.ns, i.key.id, r.key, r.at.millis()])?;
@@ -76,10 +70,7 @@ pub(super) fn load_record(conn: &Connection, key: &str) -> Result<Option<LinkRec
 }
 
 /// Every stored record naming `key`.
-pub(super) fn records_of(
-    conn: &Connection,
-    key: &IdentityKey,
-) -> Result<Vec<LinkRecord>, StoreError> {
+pub(super) fn records_of(conn: &Connection, key: &IdentityKey) -> Result<Vec<LinkRecord>, StoreError> {
     let keys: Vec<String> = conn
         .prepare_cached("SELECT record_key FROM record_identities WHERE ns = ?1 AND id = ?2")?
         .query_map(params![key.ns, key.id], |r| r.get(0))?
@@ -95,11 +86,7 @@ pub(super) fn records_of(
 
 /// The records through which `key` links: all of a person identity's, only the owning record
 /// of a cookie or device (last authenticated user).
-fn linking_records(
-    conn: &Connection,
-    key: &IdentityKey,
-    config: &GraphConfig,
-) -> Result<Vec<LinkRecord>, StoreError> {
+fn linking_records(conn: &Connection, key: &IdentityKey, config: &GraphConfig) -> Result<Vec<LinkRecord>, StoreError> {
     let ns = &config.namespaces;
     let mut records = records_of(conn, key)?;
     if ns.kind(&key.ns).is_person() {
@@ -142,10 +129,7 @@ pub(super) fn recompute(
             }
         }
         if records.len() > MAX_CLOSURE_RECORDS {
-            tracing::warn!(
-                records = records.len(),
-                "identity graph rebuild stopped at the closure limit"
-            );
+            tracing::warn!(records = records.len(), "identity graph rebuild stopped at the closure limit");
             break;
         }
     }
@@ -176,13 +160,9 @@ pub(super) fn recompute(
     for k in visited.iter().filter(|k| !placed.contains(k)) {
         remove.execute(params![k.ns, k.id])?;
     }
-    let mut event =
-        conn.prepare_cached("INSERT OR IGNORE INTO graph_events (event, version) VALUES (?1, ?2)")?;
+    let mut event = conn.prepare_cached("INSERT OR IGNORE INTO graph_events (event, version) VALUES (?1, ?2)")?;
     for e in &graphs.events {
-        let new = event.execute(params![
-            serde_json::to_string(e)?,
-            i64::try_from(version).unwrap_or(i64::MAX)
-        ])?;
+        let new = event.execute(params![serde_json::to_string(e)?, i64::try_from(version).unwrap_or(i64::MAX)])?;
         if new == 1 {
             // Never silent: each dropped link and each eviction is logged once and kept in
             // graph_events (the graph API lists them).
@@ -204,25 +184,15 @@ pub(super) fn bump(conn: &Connection, key: &str) -> Result<u64, StoreError> {
 
 /// A counter in `meta` (0 when never bumped).
 pub(super) fn counter(conn: &Connection, key: &str) -> Result<u64, StoreError> {
-    let v: Option<i64> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?;
+    let v: Option<i64> = conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?;
     Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
 }
 
 /// The person holding `key`.
-pub(super) fn person_of(
-    conn: &Connection,
-    key: &IdentityKey,
-) -> Result<Option<IdentityKey>, StoreError> {
+pub(super) fn person_of(conn: &Connection, key: &IdentityKey) -> Result<Option<IdentityKey>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT person_ns, person_id FROM graph_members WHERE ns = ?1 AND id = ?2")?
-        .query_row(params![key.ns, key.id], |r| {
-            Ok(IdentityKey::new(
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-            ))
-        })
+        .query_row(params![key.ns, key.id], |r| Ok(IdentityKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .optional()?)
 }
 
@@ -258,19 +228,11 @@ pub(super) fn browsers(
     config: &GraphConfig,
 ) -> Result<BTreeMap<String, Vec<(Timestamp, IdentityKey)>>, StoreError> {
     let ns = &config.namespaces;
-    let mut ecids: BTreeSet<String> = members
-        .iter()
-        .filter(|m| m.key.ns == Ecid::NAMESPACE)
-        .map(|m| m.key.id.clone())
-        .collect();
+    let mut ecids: BTreeSet<String> =
+        members.iter().filter(|m| m.key.ns == Ecid::NAMESPACE).map(|m| m.key.id.clone()).collect();
     for m in members.iter().filter(|m| m.kind.is_person()) {
         for r in records_of(conn, &m.key)? {
-            ecids.extend(
-                r.identities
-                    .iter()
-                    .filter(|i| i.key.ns == Ecid::NAMESPACE)
-                    .map(|i| i.key.id.clone()),
-            );
+            ecids.extend(r.identities.iter().filter(|i| i.key.ns == Ecid::NAMESPACE).map(|i| i.key.id.clone()));
         }
     }
     let mut out = BTreeMap::new();

@@ -10,6 +10,7 @@
 //! and stored as members (identity → person), so a person is found by any of their identities.
 
 mod graph;
+mod profile;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -135,6 +136,19 @@ pub struct DeletionReport {
     pub link_records: usize,
     /// Consent records removed.
     pub consents: usize,
+    /// Profile fragments removed.
+    pub fragments: usize,
+}
+
+/// A source row that could not be imported, kept with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedRow {
+    /// Its number in the file (1 = the first data row; CSV headers are not counted).
+    pub row: usize,
+    /// Why it was not imported (every problem, as sentences).
+    pub reason: String,
+    /// The row as it was read.
+    pub raw: String,
 }
 
 /// Where the origin keeps what the edges accepted.
@@ -143,8 +157,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`] when nothing could be stored; then nothing was.
-    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp)
-    -> Result<Applied, StoreError>;
+    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError>;
 
     /// Adds link records from a source (CRM, loyalty), rebuilding the graphs they touch.
     /// Returns how many were new.
@@ -163,11 +176,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
-    fn person_view(
-        &self,
-        key: &IdentityKey,
-        now: Timestamp,
-    ) -> Result<Option<PersonView>, StoreError>;
+    fn person_view(&self, key: &IdentityKey, now: Timestamp) -> Result<Option<PersonView>, StoreError>;
 
     /// The graph of the person holding `key`.
     ///
@@ -180,11 +189,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
-    fn person_events(
-        &self,
-        key: &IdentityKey,
-        limit: usize,
-    ) -> Result<Option<Vec<StoredEvent>>, StoreError>;
+    fn person_events(&self, key: &IdentityKey, limit: usize) -> Result<Option<Vec<StoredEvent>>, StoreError>;
 
     /// Deletes the person holding `key` (right to be forgotten): identities, link records,
     /// events and consent records, with an audit record and tombstones for the edges. `None`
@@ -198,6 +203,19 @@ pub trait Store: Send + Sync + 'static {
         requested_by: &str,
         now: Timestamp,
     ) -> Result<Option<DeletionReport>, StoreError>;
+
+    /// Keeps rows a source import could not use, with their reasons (idempotent per batch and
+    /// row). Returns how many were new.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be stored; then nothing was.
+    fn quarantine(&self, dataset: &str, batch_id: &str, rows: &[QuarantinedRow]) -> Result<usize, StoreError>;
+
+    /// Quarantined rows of a dataset, newest batch first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn quarantined(&self, dataset: &str, limit: usize) -> Result<Vec<(String, QuarantinedRow)>, StoreError>;
 
     /// Identities deleted at or after `since`.
     ///

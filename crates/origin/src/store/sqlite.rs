@@ -12,10 +12,9 @@ use edgecdp_core::sync::{SyncBatch, SyncRecord};
 use edgecdp_core::time::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::graph::{
-    self, browsers, counter, insert_records, members_of, person_of, recompute, records_of,
-};
-use super::{Applied, DeletionReport, GraphReport, Stats, Store, StoreError, StoredEvent};
+use super::graph::{self, browsers, counter, insert_records, members_of, person_of, recompute, records_of};
+use super::profile;
+use super::{Applied, DeletionReport, GraphReport, QuarantinedRow, Stats, Store, StoreError, StoredEvent};
 
 /// The embedded SQLite store.
 #[derive(Clone)]
@@ -104,6 +103,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (ns, id)
      ) STRICT;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;",
+    // 3: profile fragments, events keyed by a person identity, quarantined source rows.
+    "CREATE TABLE fragments (
+        dataset    TEXT NOT NULL,
+        ns         TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        attrs      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (dataset, ns, id)
+     ) STRICT;
+     CREATE INDEX fragments_by_identity ON fragments (ns, id);
+     ALTER TABLE events ADD COLUMN identity_ns TEXT;
+     ALTER TABLE events ADD COLUMN identity_id TEXT;
+     CREATE INDEX events_by_identity ON events (identity_ns, identity_id, ts DESC);
+     CREATE TABLE quarantine (
+        dataset  TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        row      INTEGER NOT NULL,
+        reason   TEXT NOT NULL,
+        raw      TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (dataset, batch_id, row)
+     ) STRICT;",
 ];
 
 impl SqliteStore {
@@ -112,30 +133,18 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Open`] when the file cannot be opened or migrated.
     pub fn open(path: &Path, graph: GraphConfig) -> Result<SqliteStore, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        };
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
         }
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            graph: Arc::new(graph),
-        })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), graph: Arc::new(graph) })
     }
 
     /// Opens an existing database read-only (for inspection while a server writes to it).
@@ -144,14 +153,8 @@ impl SqliteStore {
     /// [`StoreError::Open`] when the file is missing or not a database.
     pub fn open_read_only(path: &Path, graph: GraphConfig) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            graph: Arc::new(graph),
-        })
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), graph: Arc::new(graph) })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -168,6 +171,11 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The time of a fragment's latest write (what a tombstone is compared with).
+fn latest_write(f: &edgecdp_core::profile::Fragment) -> Timestamp {
+    f.attrs.values().map(|r| r.at).max().unwrap_or(Timestamp(i64::MIN))
 }
 
 /// When `key` was deleted, if it was.
@@ -210,8 +218,7 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-const EVENT_COLUMNS: &str =
-    "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, xdm, data";
+const EVENT_COLUMNS: &str = "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, xdm, data";
 
 /// Events of the person on each of their browsers while the browser was theirs, newest first.
 fn person_events_in(
@@ -222,9 +229,7 @@ fn person_events_in(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let members = members_of(conn, person, config)?;
     let mut events = Vec::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"
-    ))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"))?;
     for (ecid, segments) in browsers(conn, person, &members, config)? {
         for e in stmt.query_map([&ecid], read_event)? {
             let e = e?;
@@ -234,36 +239,26 @@ fn person_events_in(
             }
         }
     }
-    events.sort_by(|a, b| {
-        b.timestamp
-            .cmp(&a.timestamp)
-            .then_with(|| a.event_id.cmp(&b.event_id))
-    });
+    let mut by_identity =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2"))?;
+    for m in members.iter().filter(|m| m.kind.is_person()) {
+        for e in by_identity.query_map(params![m.key.ns, m.key.id], read_event)? {
+            events.push(e?);
+        }
+    }
+    events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
     events.truncate(limit);
     Ok(events)
 }
 
 impl Store for SqliteStore {
-    fn apply_batch(
-        &self,
-        batch: &SyncBatch,
-        received_at: Timestamp,
-    ) -> Result<Applied, StoreError> {
+    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let seen: Option<i64> = tx
-            .query_row(
-                "SELECT 1 FROM batches WHERE batch_id = ?1",
-                [&batch.batch_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let seen: Option<i64> =
+            tx.query_row("SELECT 1 FROM batches WHERE batch_id = ?1", [&batch.batch_id], |r| r.get(0)).optional()?;
         if seen.is_some() {
-            return Ok(Applied {
-                applied: false,
-                events: 0,
-                forgotten: 0,
-            });
+            return Ok(Applied { applied: false, events: 0, forgotten: 0 });
         }
         let mut events = 0;
         let mut dropped = 0;
@@ -310,6 +305,38 @@ impl Store for SqliteStore {
                             batch.batch_id,
                         ])?;
                     }
+                    SyncRecord::Fragments(updates) => {
+                        for f in &updates.fragments {
+                            if forgotten(&tx, [f.identity.clone()], latest_write(f))? {
+                                continue;
+                            }
+                            profile::merge_fragment(&tx, f, received_at)?;
+                        }
+                    }
+                    SyncRecord::IdentifiedEvents(imported) => {
+                        let mut insert = tx.prepare_cached(&format!(
+                            "INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, identity_ns, identity_id)
+                             VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10)"
+                        ))?;
+                        for e in &imported.events {
+                            if forgotten(&tx, [e.identity.clone()], e.timestamp)? {
+                                dropped += 1;
+                                continue;
+                            }
+                            events += insert.execute(params![
+                                e.event_id,
+                                imported.dataset,
+                                e.event_type,
+                                e.timestamp.millis(),
+                                received_at.millis(),
+                                batch.batch_id,
+                                batch.source,
+                                serde_json::to_string(&e.xdm)?,
+                                e.identity.ns,
+                                e.identity.id,
+                            ])?;
+                        }
+                    }
                     SyncRecord::Links(links) => {
                         let mut keep = Vec::with_capacity(links.records.len());
                         for r in &links.records {
@@ -338,21 +365,15 @@ impl Store for SqliteStore {
             ],
         )?;
         tx.commit()?;
-        Ok(Applied {
-            applied: true,
-            events,
-            forgotten: dropped,
-        })
+        Ok(Applied { applied: true, events, forgotten: dropped })
     }
 
     fn add_link_records(&self, records: &[LinkRecord], source: &str) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let new = insert_records(&tx, records, source)?;
-        let seeds: BTreeSet<IdentityKey> = new
-            .iter()
-            .flat_map(|r| r.identities.iter().map(|i| i.key.clone()))
-            .collect();
+        let seeds: BTreeSet<IdentityKey> =
+            new.iter().flat_map(|r| r.identities.iter().map(|i| i.key.clone())).collect();
         if !seeds.is_empty() {
             recompute(&tx, seeds, &self.graph)?;
         }
@@ -365,18 +386,11 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 ORDER BY ts DESC, event_id LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(
-            params![ecid, i64::try_from(limit).unwrap_or(i64::MAX)],
-            read_event,
-        )?;
+        let rows = stmt.query_map(params![ecid, i64::try_from(limit).unwrap_or(i64::MAX)], read_event)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn person_view(
-        &self,
-        key: &IdentityKey,
-        now: Timestamp,
-    ) -> Result<Option<PersonView>, StoreError> {
+    fn person_view(&self, key: &IdentityKey, now: Timestamp) -> Result<Option<PersonView>, StoreError> {
         let conn = self.conn()?;
         let Some(person) = person_of(&conn, key)? else {
             return Ok(None);
@@ -402,28 +416,17 @@ impl Store for SqliteStore {
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let event: GraphEvent = serde_json::from_str(&row?)?;
             let concerns = match &event {
-                GraphEvent::LinkDropped { identity, kept, .. } => {
-                    keys.contains(identity) || keys.contains(kept)
-                }
+                GraphEvent::LinkDropped { identity, kept, .. } => keys.contains(identity) || keys.contains(kept),
                 GraphEvent::Evicted { person: p, .. } => keys.contains(p),
             };
             if concerns {
                 events.push(event);
             }
         }
-        Ok(Some(GraphReport {
-            person,
-            identities: members,
-            events,
-            version: counter(&conn, "graph_version")?,
-        }))
+        Ok(Some(GraphReport { person, identities: members, events, version: counter(&conn, "graph_version")? }))
     }
 
-    fn person_events(
-        &self,
-        key: &IdentityKey,
-        limit: usize,
-    ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
+    fn person_events(&self, key: &IdentityKey, limit: usize) -> Result<Option<Vec<StoredEvent>>, StoreError> {
         let conn = self.conn()?;
         let Some(person) = person_of(&conn, key)? else {
             return Ok(None);
@@ -454,10 +457,9 @@ impl Store for SqliteStore {
         for m in &members {
             for r in records_of(&tx, &m.key)? {
                 let theirs = m.kind.is_person()
-                    || r.identities.iter().all(|i| {
-                        !self.graph.namespaces.kind(&i.key.ns).is_person()
-                            || identities.contains(&i.key)
-                    });
+                    || r.identities
+                        .iter()
+                        .all(|i| !self.graph.namespaces.kind(&i.key.ns).is_person() || identities.contains(&i.key));
                 if theirs {
                     records.insert(r.key);
                 }
@@ -466,25 +468,21 @@ impl Store for SqliteStore {
         let mut touched = BTreeSet::new();
         for r in &records {
             if let Some(rec) = graph::load_record(&tx, r)? {
-                touched.extend(
-                    rec.identities
-                        .into_iter()
-                        .map(|i| i.key)
-                        .filter(|k| !identities.contains(k)),
-                );
+                touched.extend(rec.identities.into_iter().map(|i| i.key).filter(|k| !identities.contains(k)));
             }
             tx.execute("DELETE FROM record_identities WHERE record_key = ?1", [r])?;
             tx.execute("DELETE FROM link_records WHERE record_key = ?1", [r])?;
+        }
+        let mut fragments = 0;
+        for k in &identities {
+            fragments += tx.execute("DELETE FROM fragments WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
         }
         let mut consents = 0;
         for k in identities.iter().filter(|k| k.ns == Ecid::NAMESPACE) {
             consents += tx.execute("DELETE FROM consent_changes WHERE ecid = ?1", [&k.id])?;
         }
         for k in &identities {
-            tx.execute(
-                "DELETE FROM graph_members WHERE ns = ?1 AND id = ?2",
-                params![k.ns, k.id],
-            )?;
+            tx.execute("DELETE FROM graph_members WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
             tx.execute(
                 "INSERT INTO tombstones (ns, id, deleted_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (ns, id) DO UPDATE SET deleted_at = ?3",
@@ -494,10 +492,16 @@ impl Store for SqliteStore {
         if !touched.is_empty() {
             recompute(&tx, touched, &self.graph)?;
         }
-        let counts = serde_json::json!({ "events": events.len(), "linkRecords": records.len(), "consents": consents });
+        let counts = serde_json::json!({ "events": events.len(), "linkRecords": records.len(), "consents": consents, "fragments": fragments });
         tx.execute(
             "INSERT INTO deletions (at, requested_by, requested, identities, counts) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now.millis(), requested_by, key.to_string(), serde_json::to_string(&identities)?, counts.to_string()],
+            params![
+                now.millis(),
+                requested_by,
+                key.to_string(),
+                serde_json::to_string(&identities)?,
+                counts.to_string()
+            ],
         )?;
         let deletion_id = tx.last_insert_rowid();
         tx.commit()?;
@@ -509,13 +513,49 @@ impl Store for SqliteStore {
             events: events.len(),
             link_records: records.len(),
             consents,
+            fragments,
         }))
+    }
+
+    fn quarantine(&self, dataset: &str, batch_id: &str, rows: &[QuarantinedRow]) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO quarantine (dataset, batch_id, row, reason, raw, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let at = crate::server::now();
+            for r in rows {
+                let row = i64::try_from(r.row).unwrap_or(i64::MAX);
+                added += insert.execute(params![dataset, batch_id, row, r.reason, r.raw, at.millis()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn quarantined(&self, dataset: &str, limit: usize) -> Result<Vec<(String, QuarantinedRow)>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT batch_id, row, reason, raw FROM quarantine WHERE dataset = ?1 ORDER BY at DESC, batch_id, row LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![dataset, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                QuarantinedRow {
+                    row: usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    reason: r.get(2)?,
+                    raw: r.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn tombstones(&self, since: Timestamp) -> Result<Vec<Tombstone>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare_cached("SELECT ns, id, deleted_at FROM tombstones WHERE deleted_at >= ?1")?;
+        let mut stmt = conn.prepare_cached("SELECT ns, id, deleted_at FROM tombstones WHERE deleted_at >= ?1")?;
         let rows = stmt.query_map([since.millis()], |r| {
             Ok(Tombstone {
                 key: IdentityKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),

@@ -73,9 +73,7 @@ fn main() -> anyhow::Result<()> {
     };
     let input = input.context("give the input .wasm file")?;
     let out_dir = out_dir.context("give --out-dir")?;
-    b.input_path(&input)
-        .generate(&out_dir)
-        .with_context(|| format!("generating bindings for {input}"))?;
+    b.input_path(&input).generate(&out_dir).with_context(|| format!("generating bindings for {input}"))?;
     Ok(())
 }
 

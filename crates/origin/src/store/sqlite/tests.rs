@@ -17,10 +17,7 @@ fn k(ns: &str, id: &str) -> IdentityKey {
 }
 
 fn li(ns: &str, id: &str, state: AuthState) -> LinkedIdentity {
-    LinkedIdentity {
-        key: k(ns, id),
-        state,
-    }
+    LinkedIdentity { key: k(ns, id), state }
 }
 
 /// A batch as an edge sends it: one event on `ecid` at `at`, with its link record when the
@@ -40,8 +37,7 @@ fn visit(n: u8, ecid: &str, at: i64, people: &[(&str, &str, AuthState)]) -> Sync
         }],
     })];
     if !people.is_empty() {
-        let mut ids: Vec<LinkedIdentity> =
-            people.iter().map(|(ns, id, s)| li(ns, id, *s)).collect();
+        let mut ids: Vec<LinkedIdentity> = people.iter().map(|(ns, id, s)| li(ns, id, *s)).collect();
         ids.push(li("ECID", ecid, AuthState::Ambiguous));
         records.push(SyncRecord::Links(IdentityLinks {
             source: "ds".into(),
@@ -78,29 +74,9 @@ fn batch_of(n: u8, events: &[&str]) -> SyncBatch {
 fn a_batch_applies_once_and_events_are_unique() {
     let (_d, store) = store();
     let b = batch_of(1, &["e1", "e2"]);
-    assert_eq!(
-        store.apply_batch(&b, Timestamp(5)).unwrap(),
-        Applied {
-            applied: true,
-            events: 2,
-            forgotten: 0
-        }
-    );
-    assert_eq!(
-        store.apply_batch(&b, Timestamp(6)).unwrap(),
-        Applied {
-            applied: false,
-            events: 0,
-            forgotten: 0
-        }
-    );
-    assert_eq!(
-        store
-            .apply_batch(&batch_of(2, &["e2", "e3"]), Timestamp(7))
-            .unwrap()
-            .events,
-        1
-    );
+    assert_eq!(store.apply_batch(&b, Timestamp(5)).unwrap(), Applied { applied: true, events: 2, forgotten: 0 });
+    assert_eq!(store.apply_batch(&b, Timestamp(6)).unwrap(), Applied { applied: false, events: 0, forgotten: 0 });
+    assert_eq!(store.apply_batch(&batch_of(2, &["e2", "e3"]), Timestamp(7)).unwrap().events, 1);
     assert_eq!(store.stats().unwrap().events, 3);
     assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 3);
 }
@@ -109,17 +85,10 @@ fn a_batch_applies_once_and_events_are_unique() {
 fn reopening_keeps_data_and_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite");
-    SqliteStore::open(&path, GraphConfig::default())
-        .unwrap()
-        .apply_batch(&batch_of(1, &["e1"]), Timestamp(5))
-        .unwrap();
+    SqliteStore::open(&path, GraphConfig::default()).unwrap().apply_batch(&batch_of(1, &["e1"]), Timestamp(5)).unwrap();
     let again = SqliteStore::open(&path, GraphConfig::default()).unwrap();
     assert_eq!(again.stats().unwrap().events, 1);
-    let version: i64 = again
-        .conn()
-        .unwrap()
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap();
+    let version: i64 = again.conn().unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
     assert!(again.next_snapshot_version().unwrap() < again.next_snapshot_version().unwrap());
 }
@@ -127,19 +96,14 @@ fn reopening_keeps_data_and_schema() {
 /// Luma steps 1–2 and 6, then a second person on Sarah's laptop.
 fn luma(store: &SqliteStore) {
     use AuthState::{Ambiguous, Authenticated};
-    store
-        .apply_batch(&visit(1, A, 100, &[]), Timestamp(100))
-        .unwrap();
+    store.apply_batch(&visit(1, A, 100, &[]), Timestamp(100)).unwrap();
     store
         .apply_batch(
             &visit(
                 2,
                 A,
                 200,
-                &[
-                    ("Email", "sarah.rose@example.com", Authenticated),
-                    ("CRMID", "crm-1042", Authenticated),
-                ],
+                &[("Email", "sarah.rose@example.com", Authenticated), ("CRMID", "crm-1042", Authenticated)],
             ),
             Timestamp(200),
         )
@@ -147,33 +111,17 @@ fn luma(store: &SqliteStore) {
     let loyalty = LinkRecord::new(
         "loyalty:LY-778",
         Timestamp(150),
-        [
-            li("CRMID", "crm-1042", Authenticated),
-            li("LoyaltyID", "LY-778", Authenticated),
-        ],
+        [li("CRMID", "crm-1042", Authenticated), li("LoyaltyID", "LY-778", Authenticated)],
     );
-    assert_eq!(
-        store
-            .add_link_records(&[loyalty.clone(), loyalty], "loyalty")
-            .unwrap(),
-        1
-    );
-    store
-        .apply_batch(
-            &visit(3, B, 300, &[("Email", "sarah.rose@example.com", Ambiguous)]),
-            Timestamp(300),
-        )
-        .unwrap();
+    assert_eq!(store.add_link_records(&[loyalty.clone(), loyalty], "loyalty").unwrap(), 1);
+    store.apply_batch(&visit(3, B, 300, &[("Email", "sarah.rose@example.com", Ambiguous)]), Timestamp(300)).unwrap();
 }
 
 #[test]
 fn stitching_across_browsers_and_sources() {
     let (_d, store) = store();
     luma(&store);
-    let g = store
-        .graph(&k("Email", "sarah.rose@example.com"))
-        .unwrap()
-        .unwrap();
+    let g = store.graph(&k("Email", "sarah.rose@example.com")).unwrap().unwrap();
     assert_eq!(g.person, k("CRMID", "crm-1042"));
     let ids: Vec<String> = g.identities.iter().map(|m| m.key.to_string()).collect();
     assert_eq!(
@@ -186,61 +134,27 @@ fn stitching_across_browsers_and_sources() {
             &format!("ECID:{B}")
         ]
     );
-    let view = store
-        .person_view(&k("ECID", B), Timestamp(999))
-        .unwrap()
-        .unwrap();
+    let view = store.person_view(&k("ECID", B), Timestamp(999)).unwrap().unwrap();
     assert_eq!(view.person, k("CRMID", "crm-1042"));
     assert!(view.version > 0);
-    let history = store
-        .person_events(&k("LoyaltyID", "LY-778"), 100)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        history.len(),
-        3,
-        "the anonymous view before login is hers too"
-    );
+    let history = store.person_events(&k("LoyaltyID", "LY-778"), 100).unwrap().unwrap();
+    assert_eq!(history.len(), 3, "the anonymous view before login is hers too");
 }
 
 #[test]
 fn a_second_person_on_the_laptop_takes_it_and_sarah_keeps_her_history() {
     let (_d, store) = store();
     luma(&store);
-    store
-        .apply_batch(
-            &visit(4, A, 400, &[("CRMID", "crm-7", AuthState::Authenticated)]),
-            Timestamp(400),
-        )
-        .unwrap();
-    store
-        .apply_batch(&visit(5, A, 500, &[]), Timestamp(500))
-        .unwrap();
-    assert_eq!(
-        store.graph(&k("ECID", A)).unwrap().unwrap().person,
-        k("CRMID", "crm-7")
-    );
+    store.apply_batch(&visit(4, A, 400, &[("CRMID", "crm-7", AuthState::Authenticated)]), Timestamp(400)).unwrap();
+    store.apply_batch(&visit(5, A, 500, &[]), Timestamp(500)).unwrap();
+    assert_eq!(store.graph(&k("ECID", A)).unwrap().unwrap().person, k("CRMID", "crm-7"));
     let sarah = store.graph(&k("CRMID", "crm-1042")).unwrap().unwrap();
     assert!(!sarah.identities.iter().any(|m| m.key.id == A));
-    let sarah_events: Vec<String> = store
-        .person_events(&k("CRMID", "crm-1042"), 100)
-        .unwrap()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
-    assert_eq!(
-        sarah_events,
-        ["ev-3", "ev-2", "ev-1"],
-        "her laptop history up to the second login stays hers"
-    );
-    let bob_events: Vec<String> = store
-        .person_events(&k("CRMID", "crm-7"), 100)
-        .unwrap()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let sarah_events: Vec<String> =
+        store.person_events(&k("CRMID", "crm-1042"), 100).unwrap().unwrap().into_iter().map(|e| e.event_id).collect();
+    assert_eq!(sarah_events, ["ev-3", "ev-2", "ev-1"], "her laptop history up to the second login stays hers");
+    let bob_events: Vec<String> =
+        store.person_events(&k("CRMID", "crm-7"), 100).unwrap().unwrap().into_iter().map(|e| e.event_id).collect();
     assert_eq!(bob_events, ["ev-5", "ev-4"]);
 }
 
@@ -248,47 +162,22 @@ fn a_second_person_on_the_laptop_takes_it_and_sarah_keeps_her_history() {
 fn deletion_forgets_everything_and_late_deliveries_stay_forgotten() {
     let (_d, store) = store();
     luma(&store);
-    let report = store
-        .delete_person(
-            &k("Email", "sarah.rose@example.com"),
-            "admin-test",
-            Timestamp(1000),
-        )
-        .unwrap()
-        .unwrap();
+    let report =
+        store.delete_person(&k("Email", "sarah.rose@example.com"), "admin-test", Timestamp(1000)).unwrap().unwrap();
     assert_eq!(report.identities.len(), 5);
     assert_eq!(report.events, 3);
     assert_eq!(report.link_records, 3);
     assert!(store.graph(&k("CRMID", "crm-1042")).unwrap().is_none());
-    assert!(
-        store
-            .person_view(&k("ECID", A), Timestamp(1001))
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.person_view(&k("ECID", A), Timestamp(1001)).unwrap().is_none());
     assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 0);
     assert_eq!(store.tombstones(Timestamp(0)).unwrap().len(), 5);
     // A batch an edge held back arrives after the deletion: nothing of it comes back.
-    let late = visit(
-        9,
-        A,
-        250,
-        &[("CRMID", "crm-1042", AuthState::Authenticated)],
-    );
-    assert_eq!(
-        store.apply_batch(&late, Timestamp(1100)).unwrap().forgotten,
-        1
-    );
+    let late = visit(9, A, 250, &[("CRMID", "crm-1042", AuthState::Authenticated)]);
+    assert_eq!(store.apply_batch(&late, Timestamp(1100)).unwrap().forgotten, 1);
     assert!(store.graph(&k("CRMID", "crm-1042")).unwrap().is_none());
     // The browser goes on with a fresh, anonymous profile.
-    store
-        .apply_batch(&visit(10, A, 1200, &[]), Timestamp(1200))
-        .unwrap();
+    store.apply_batch(&visit(10, A, 1200, &[]), Timestamp(1200)).unwrap();
     assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 1);
-    let audit: i64 = store
-        .conn()
-        .unwrap()
-        .query_row("SELECT count(*) FROM deletions", [], |r| r.get(0))
-        .unwrap();
+    let audit: i64 = store.conn().unwrap().query_row("SELECT count(*) FROM deletions", [], |r| r.get(0)).unwrap();
     assert_eq!(audit, 1);
 }

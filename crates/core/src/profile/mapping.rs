@@ -1,0 +1,1 @@
+//! Source rows to identities and attributes. (Being written.)
