@@ -12,6 +12,7 @@ import type {
   Identity,
   IdentityResultItem,
   Instance,
+  Profile,
   Proposition,
   SendEventOptions,
   SendEventResult,
@@ -190,6 +191,9 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
         .flatMap((h) => h.payload as Proposition[]),
     };
     if (known) result.identity = { ...known };
+    for (const h of response.handle) {
+      if (h && h.type == "edgecdp:profile" && Array.isArray(h.payload) && h.payload[0]) result.profile = h.payload[0] as Profile;
+    }
     if (response.errors) result.errors = response.errors;
     if (response.warnings) result.warnings = response.warnings;
     return result;

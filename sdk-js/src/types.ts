@@ -187,10 +187,24 @@ export interface SendEventResult {
    * nothing in the SDK.
    */
   identity?: Identity;
+  /**
+   * The known visitor's profile as the edge keeps it (the `edgecdp:profile` handle): the
+   * person's key and their attributes, nested (`profile.attributes.loyalty.tier`). Absent for
+   * anonymous visitors.
+   */
+  profile?: Profile;
   /** Non-fatal `errors[]` of the response, if any. */
   errors?: EdgeProblem[];
   /** `warnings[]` of the response, if any. */
   warnings?: EdgeProblem[];
+}
+
+/** The profile the edge keeps for a known visitor (attributes its segments and offers read). */
+export interface Profile {
+  /** The person's key, `namespace:id` (`CRMID:crm-1042`). */
+  person: string;
+  /** Merged profile attributes, nested by XDM path. */
+  attributes: Record<string, unknown>;
 }
 
 /** An instance of the SDK. Calls made before `configure` are queued, never lost. */

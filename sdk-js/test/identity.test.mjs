@@ -188,3 +188,15 @@ test("against the mock edge: an ambiguous email links a fresh browser, not one a
   const loggedOut = await out.sendEvent({ xdm: { identityMap: { CRMID: [{ id: "crm-1042", authenticatedState: "loggedOut" }] } } });
   assert.deepEqual(Object.keys(loggedOut.identity), ["ECID"]);
 });
+
+test("the edgecdp:profile handle becomes result.profile; anonymous answers have none", async () => {
+  installBrowser();
+  const profile = { person: "CRMID:crm-1042", attributes: { person: { name: { firstName: "Sarah" } }, loyalty: { tier: "Bronze" } } };
+  installFetch(() => ({ body: { handle: [...identityHandles(ECID, undefined, SARAH), { type: "edgecdp:profile", payload: [profile] }] } }));
+  const result = await createInstance(config).sendEvent(login("sarah.rose@example.com", "crm-1042"));
+  assert.deepEqual(result.profile, profile);
+  assert.equal(result.profile.attributes.loyalty.tier, "Bronze");
+  installBrowser();
+  installFetch(() => ({ body: { handle: identityHandles(ECID) } }));
+  assert.equal((await createInstance(config).sendEvent({ xdm: {} })).profile, undefined);
+});

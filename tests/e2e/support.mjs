@@ -47,27 +47,35 @@ export function waitForLine(child, pattern, what, timeoutMs = 60_000) {
 }
 
 /**
- * Starts `edgecdp serve` (embedded demo configuration) on a free port with its own SQLite file,
- * serving demo-site and sdk-js/dist from the repository.
+ * Starts `edgecdp serve` (embedded demo configuration) with its own SQLite file, serving
+ * demo-site and sdk-js/dist from the repository: on a free port, or on `options.port` with
+ * `options.database` (to restart an origin where it was).
  */
-export async function startOrigin() {
-  const tmp = tempDir("origin");
-  const database = join(tmp.dir, "origin.sqlite");
-  const child = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--database", database,
+export async function startOrigin(options = {}) {
+  const tmp = options.database ? null : tempDir("origin");
+  const database = options.database || join(tmp.dir, "origin.sqlite");
+  const child = spawn(BIN, ["serve", "--listen", `127.0.0.1:${options.port || 0}`, "--database", database,
     "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist")], {
     cwd: ROOT,
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [, url] = await waitForLine(child, /edgecdp listening on (http:\/\/\S+)/, "edgecdp serve");
+  const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
   return {
     url,
+    port: Number(new URL(url).port),
     database,
     child,
+    /** SIGKILL: no shutdown, no flush; what SQLite committed must survive. */
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
-      tmp.remove();
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+      tmp?.remove();
     },
   };
 }
@@ -95,12 +103,23 @@ export async function startWorker(originUrl) {
     port: 0,
   });
   const url = (await mf.ready).href.replace(/\/$/, "");
-  return { url, stop: () => mf.dispose() };
+  return {
+    url,
+    stop: () => mf.dispose(),
+    /** Runs the cron trigger (it drains the sync outbox). */
+    async scheduled() {
+      const worker = await mf.getWorker();
+      return worker.scheduled({ cron: "* * * * *" });
+    },
+  };
 }
 
 /** The events stored for `ecid`, read from the SQLite file itself (`edgecdp events`). */
-export function storedEvents(database, ecid) {
-  const out = execFileSync(BIN, ["events", "--database", database, "--ecid", ecid], { encoding: "utf8" });
+export function storedEvents(database, ecid, limit = 1000) {
+  const out = execFileSync(BIN, ["events", "--database", database, "--ecid", ecid, "--limit", String(limit)], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return out.split("\n").filter(Boolean).map((line) => JSON.parse(line));
 }
 

@@ -5,10 +5,10 @@ use edgecdp_core::identity::CookieKeys;
 use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
-use worker::{Context, Env, Headers, Method, Request, Response, Result};
+use worker::{Context, Env, Headers, Request, Response, Result};
 
 use crate::bindings::Bindings;
-use crate::{origin, snapshot, state};
+use crate::{outbox, snapshot, state};
 
 #[wasm_bindgen]
 extern "C" {
@@ -105,25 +105,17 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             }
         });
     }
-    if !outcome.records.is_empty() {
-        let batch = SyncBatch::new(&b.edge_name, at, entropy(), outcome.records);
-        ctx.wait_until(ship(b, batch));
-    }
+    let batch = (!outcome.records.is_empty()).then(|| SyncBatch::new(&b.edge_name, at, entropy(), outcome.records));
+    let kv = env.kv("EDGE_STATE").ok();
+    ctx.wait_until(async move {
+        if let Some(batch) = batch {
+            outbox::send(kv.as_ref(), &b, &batch, at).await;
+        }
+        if let Some(kv) = &kv {
+            outbox::drain(kv, &b, now()).await;
+        }
+    });
     to_worker(outcome.response)
-}
-
-/// Posts a batch to the origin's `/v1/sync`, signed.
-async fn ship(b: Bindings, batch: SyncBatch) {
-    let result = async {
-        let body = batch.encode().map_err(|e| e.to_string())?;
-        let response =
-            origin::call(&b, Method::Post, "/v1/sync", Some(&body), &[("content-type", "application/msgpack")]).await?;
-        if response.status_code() == 200 { Ok(()) } else { Err(origin::unexpected(response).await) }
-    }
-    .await;
-    if let Err(e) = result {
-        worker::console_error!("sync batch {} ({} events) not delivered: {e}", batch.batch_id, batch.event_count());
-    }
 }
 
 fn to_worker(r: HttpResponse) -> Result<Response> {
@@ -133,4 +125,13 @@ fn to_worker(r: HttpResponse) -> Result<Response> {
     }
     let response = if r.body.is_empty() { Response::empty()? } else { Response::from_bytes(r.body)? };
     Ok(response.with_status(r.status).with_headers(headers))
+}
+
+/// Sends the outbox's due batches (the cron trigger's work).
+pub(crate) async fn drain_outbox(env: &Env) {
+    match (Bindings::read(env), env.kv("EDGE_STATE")) {
+        (Ok(b), Ok(kv)) => outbox::drain(&kv, &b, now()).await,
+        (Err(e), _) => worker::console_error!("{e}"),
+        (_, Err(e)) => worker::console_error!("the KV binding EDGE_STATE is missing: {e}"),
+    }
 }

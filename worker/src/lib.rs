@@ -3,7 +3,8 @@
 //! The edgecdp edge as a Cloudflare Worker: glue around `edgecdp_core::edge`, nothing else.
 //! Per request it reads the body, calls the core with the clock and fresh entropy, answers, and
 //! ships the accepted records to the origin (`POST /v1/sync`, signed) with `waitUntil`, so the
-//! visitor never waits for the origin.
+//! visitor never waits for the origin; batches the origin does not acknowledge wait in a KV
+//! outbox and are retried with backoff (`outbox`).
 //!
 //! Route groups: `GET /healthz` here; every other path goes to the core, which routes the edge
 //! protocol itself (so the native host and the worker route identically, and unknown paths get
@@ -29,10 +30,17 @@
 mod bindings;
 mod edge;
 mod origin;
+mod outbox;
 mod snapshot;
 mod state;
 
 use worker::{Context, Env, Request, Response, Result, event};
+
+/// The cron trigger: drains the sync outbox even when no request comes.
+#[event(scheduled)]
+pub async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    edge::drain_outbox(&env).await;
+}
 
 /// The Worker's fetch handler.
 #[event(fetch)]

@@ -1,12 +1,13 @@
-//! Person views at the edge: cached in KV (`EDGE_STATE`), fetched from the origin on a miss.
+//! Edge profile fragments: cached in KV (`EDGE_STATE`), fetched from the origin on a miss.
 //!
-//! Keys are `view/{ns}/{id}`, values msgpack `PersonView`s, kept a day. A browser's cookie id
+//! Keys are `view/{ns}/{id}`, values `EdgeFragment::encode`d (a version byte, then msgpack),
+//! kept a day. A browser's cookie id
 //! that nobody knows is remembered as unknown for a minute (`none/{ns}/{id}`), so an anonymous
 //! visitor's page views do not each ask the origin.
 
 use edgecdp_core::codec::hex;
 use edgecdp_core::edge::Views;
-use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::resolve::EdgeFragment;
 use edgecdp_core::identity::{IdentityKey, Namespaces};
 use worker::{Method, kv::KvStore};
 
@@ -34,7 +35,7 @@ pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], names
     let mut views = Views::new();
     for key in keys {
         let cached = kv.get(&kv_key("view", key)).bytes().await.ok().flatten();
-        if let Some(view) = cached.and_then(|bytes| rmp_serde::from_slice::<PersonView>(&bytes).ok()) {
+        if let Some(view) = cached.and_then(|bytes| EdgeFragment::decode(&bytes).ok()) {
             views.insert(key.clone(), view);
             continue;
         }
@@ -60,8 +61,8 @@ pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], names
 }
 
 /// Caches a view under one identity.
-pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &PersonView) {
-    let Ok(bytes) = rmp_serde::to_vec_named(view) else {
+pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &EdgeFragment) {
+    let Ok(bytes) = view.encode() else {
         return;
     };
     match kv.put_bytes(&kv_key("view", key), &bytes) {
@@ -75,10 +76,10 @@ pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &PersonView) {
     let _ = kv.delete(&kv_key("none", key)).await;
 }
 
-/// `GET {origin}/v1/identities?ns=&id=`, signed.
-async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<PersonView>, String> {
+/// `GET {origin}/v1/fragments?ns=&id=`, signed.
+async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<EdgeFragment>, String> {
     let path = format!(
-        "/v1/identities?ns={}&id={}",
+        "/v1/fragments?ns={}&id={}",
         js_sys::encode_uri_component(&key.ns),
         js_sys::encode_uri_component(&key.id)
     );
@@ -86,7 +87,7 @@ async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<PersonView>, St
     match response.status_code() {
         200 => {
             let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-            rmp_serde::from_slice(&bytes).map(Some).map_err(|e| e.to_string())
+            EdgeFragment::decode(&bytes).map(Some).map_err(|e| e.to_string())
         }
         404 => Ok(None),
         _ => Err(origin::unexpected(response).await),

@@ -3,7 +3,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use edgecdp_core::identity::graph::{AuthState, GraphConfig, LinkedIdentity, build};
-use edgecdp_core::identity::resolve::{PersonView, resolve};
+use edgecdp_core::identity::resolve::{EdgeFragment, resolve};
 use edgecdp_core::identity::{Ecid, IdentityKey, LinkRecord, Namespaces};
 use edgecdp_core::time::Timestamp;
 
@@ -16,14 +16,20 @@ fn li(ns: &str, id: &str, state: AuthState) -> LinkedIdentity {
 }
 
 /// A person seen on 47 browsers, with a CRMID, an email and a loyalty number: 50 identities.
-fn full_person() -> PersonView {
+fn full_person() -> EdgeFragment {
     let mut identities = vec![
         IdentityKey::new("CRMID", "crm-1042"),
         IdentityKey::new("Email", "sarah.rose@example.com"),
         IdentityKey::new("LoyaltyID", "LY-778"),
     ];
     identities.extend((0..47).map(|i| IdentityKey::new("ECID", ecid(i))));
-    PersonView { person: IdentityKey::new("CRMID", "crm-1042"), identities, version: 1, updated_at: Timestamp(0) }
+    EdgeFragment {
+        person: IdentityKey::new("CRMID", "crm-1042"),
+        identities,
+        attributes: Default::default(),
+        version: 1,
+        updated_at: Timestamp(0),
+    }
 }
 
 /// 10,000 records: 2,000 people, each logging in on a few browsers, with loyalty rows, and a

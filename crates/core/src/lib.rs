@@ -48,7 +48,7 @@
 //! };
 //! let outcome = handle(&env, &request, Timestamp(1_790_000_000_000), &Entropy([7; 32]));
 //! assert_eq!(outcome.response.status, 200);
-//! assert_eq!(outcome.records.len(), 1); // the page view, to ship to the origin
+//! assert_eq!(outcome.records.len(), 2); // the page view and the web profile update, for the origin
 //! ```
 
 #![forbid(unsafe_code)]

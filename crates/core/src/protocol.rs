@@ -237,6 +237,19 @@ pub enum Handle {
     /// `state:store`: cookies the SDK writes on the page's domain.
     #[serde(rename = "state:store")]
     StateStore(Vec<StoreEntry>),
+    /// `edgecdp:profile`: the known visitor's profile attributes the edge keeps (an edgecdp
+    /// extension; the Adobe Web SDK ignores handle types it does not know).
+    #[serde(rename = "edgecdp:profile")]
+    Profile(Vec<ProfilePayload>),
+}
+
+/// A payload item of `edgecdp:profile`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfilePayload {
+    /// The person's key, `ns:id` (`CRMID:crm-1042`).
+    pub person: String,
+    /// The attributes, nested (`{ "loyalty": { "tier": "Bronze" } }`).
+    pub attributes: Value,
 }
 
 /// A payload item of `identity:result`.

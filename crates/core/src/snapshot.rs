@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::consent::Consent;
 use crate::identity::graph::GraphConfig;
-use crate::identity::resolve::PersonView;
+use crate::identity::resolve::EdgeFragment;
 use crate::identity::{IdentityKey, NamespaceConfig, Namespaces};
 use crate::limits::Limits;
+use crate::profile::MergePolicy;
 use crate::time::Timestamp;
 
 /// The configuration of one datastream, as written by an operator.
@@ -57,6 +58,35 @@ pub struct SnapshotConfig {
     /// Identity namespaces and the graph cap.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// How profiles merge and what edges keep of them.
+    #[serde(default)]
+    pub profile: ProfileConfig,
+}
+
+/// Profile settings, as written by an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// How fragments merge: `"timestamp"` (latest write wins) or
+    /// `{ dataset_precedence = ["crm-contacts", "loyalty", "web"] }`.
+    #[serde(default)]
+    pub merge_policy: MergePolicy,
+    /// Attributes the edge keeps in a person's fragment (the merged values of these paths).
+    /// Segments and offers add the attributes they read.
+    #[serde(default = "default_edge_attributes")]
+    pub edge_attributes: Vec<String>,
+}
+
+fn default_edge_attributes() -> Vec<String> {
+    ["person.name.firstName", "loyalty.tier", "loyalty.points", "_luma.preferences.size", "_luma.preferences.category"]
+        .map(String::from)
+        .to_vec()
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        ProfileConfig { merge_policy: MergePolicy::default(), edge_attributes: default_edge_attributes() }
+    }
 }
 
 /// The identity settings, as written by an operator.
@@ -266,6 +296,8 @@ pub struct Snapshot {
     pub identity: GraphConfig,
     /// Identities deleted recently, sorted by key (kept for longer than any edge caches a view).
     pub tombstones: Vec<Tombstone>,
+    /// How profiles merge and what edges keep of them.
+    pub profile: ProfileConfig,
 }
 
 /// Why a snapshot could not be decoded.
@@ -302,6 +334,7 @@ impl Snapshot {
                     max_identities: config.identity.max_identities.max(2),
                 },
                 tombstones: Vec::new(),
+                profile: config.profile.clone(),
             },
             warnings,
         )
@@ -310,7 +343,7 @@ impl Snapshot {
     /// Whether a cached view must be ignored: it holds an identity deleted after the view was
     /// made.
     #[must_use]
-    pub fn voids(&self, view: &PersonView) -> bool {
+    pub fn voids(&self, view: &EdgeFragment) -> bool {
         view.identities.iter().any(|k| {
             self.tombstones
                 .binary_search_by(|t| t.key.cmp(k))

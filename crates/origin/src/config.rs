@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use edgecdp_core::limits::Limits;
-use edgecdp_core::snapshot::{DatastreamConfig, IdentityConfig, SnapshotConfig};
+use edgecdp_core::profile::mapping::DatasetKind;
+use edgecdp_core::snapshot::{DatastreamConfig, IdentityConfig, ProfileConfig, SnapshotConfig};
 use serde::Deserialize;
 
 /// The embedded demo configuration (`cargo xtask demo`); its secrets are public, so it warns.
@@ -40,9 +41,43 @@ pub struct Config {
     /// Identity namespaces and the graph cap.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// Merge policy and the attributes edges keep.
+    #[serde(default)]
+    pub profile: ProfileConfig,
+    /// Batch sources: datasets imported from files (`edgecdp import`, `POST
+    /// /api/datasets/{id}/batches`, watched folders).
+    #[serde(default)]
+    pub datasets: Vec<DatasetConfig>,
     /// Set only by the embedded demo file: secrets are public.
     #[serde(default)]
     pub demo: bool,
+}
+
+/// A dataset imported from files (`[[datasets]]`). Paths are relative to the working
+/// directory, like `database`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// The dataset's id (`crm-contacts`): names its fragments, its events and its API path.
+    pub id: String,
+    /// What it holds: `profile` (one record a row) or `events` (XDM events, JSON Lines).
+    pub kind: DatasetKind,
+    /// A mapping file (JSON, see the README); without it, standard column names are auto-mapped.
+    #[serde(default)]
+    pub mapping: Option<PathBuf>,
+    /// A folder `edgecdp serve` watches: each new `.csv`, `.jsonl` or `.ndjson` file in it is
+    /// imported once (files are recognised by content; names starting with `.` are skipped,
+    /// so write `.name.tmp` and rename when complete).
+    #[serde(default)]
+    pub watch_dir: Option<PathBuf>,
+    /// How often the folder is scanned, in seconds (default 60). A file is imported once it
+    /// has not changed between two scans.
+    #[serde(default = "default_interval_secs")]
+    pub interval_secs: u64,
+}
+
+fn default_interval_secs() -> u64 {
+    60
 }
 
 /// Secrets shared with the edges.
@@ -152,13 +187,37 @@ impl Config {
         if self.secrets.sync_secret.len() < 16 {
             bail!("secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)");
         }
+        for (i, d) in self.datasets.iter().enumerate() {
+            let valid =
+                !d.id.is_empty() && d.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid {
+                bail!("datasets[{i}].id: expected letters, digits, '-', '_' or '.', found {:?}", d.id);
+            }
+            if self.datasets[..i].iter().any(|e| e.id == d.id) {
+                bail!("datasets[{i}].id: the dataset {:?} is declared twice", d.id);
+            }
+            if d.interval_secs == 0 {
+                bail!("datasets[{i}].interval_secs: expected at least 1 second");
+            }
+        }
         Ok(())
+    }
+
+    /// The dataset declared with this id.
+    #[must_use]
+    pub fn dataset(&self, id: &str) -> Option<&DatasetConfig> {
+        self.datasets.iter().find(|d| d.id == id)
     }
 
     /// The part of the configuration that becomes the edges' definitions snapshot.
     #[must_use]
     pub fn snapshot_config(&self) -> SnapshotConfig {
-        SnapshotConfig { datastreams: self.datastreams.clone(), limits: self.limits, identity: self.identity.clone() }
+        SnapshotConfig {
+            datastreams: self.datastreams.clone(),
+            limits: self.limits,
+            identity: self.identity.clone(),
+            profile: self.profile.clone(),
+        }
     }
 }
 
@@ -186,6 +245,26 @@ mod tests {
         let c = Config::load(None, &o).unwrap();
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.secrets.cookie_keys.len(), 2);
+    }
+
+    #[test]
+    fn datasets_are_declared_once_with_usable_ids() {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.dataset("crm-contacts").map(|d| d.kind), Some(DatasetKind::Profile));
+        assert_eq!(c.dataset("web-history").map(|d| d.kind), Some(DatasetKind::Events));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        for (extra, complaint) in [
+            ("[[datasets]]\nid = \"crm-contacts\"\nkind = \"profile\"\n", "declared twice"),
+            ("[[datasets]]\nid = \"a b\"\nkind = \"profile\"\n", "datasets[3].id"),
+            ("[[datasets]]\nid = \"x\"\nkind = \"profile\"\ninterval_secs = 0\n", "interval_secs"),
+            ("[[datasets]]\nid = \"x\"\nkind = \"people\"\n", "people"),
+            ("[[datasets]]\nid = \"x\"\nkind = \"profile\"\nwatch = \"in\"\n", "watch"),
+        ] {
+            std::fs::write(&p, format!("{DEMO_CONFIG}\n{extra}")).unwrap();
+            let err = format!("{:#}", Config::load(Some(&p), &Overrides::default()).unwrap_err());
+            assert!(err.contains(complaint), "{err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   demo configuration.
 //! - [`store`]: the authoritative store behind the [`store::Store`] trait; SQLite (WAL) by
 //!   default.
+//! - [`import`]: batch sources: CSV and JSON Lines files mapped to identities, attributes and
+//!   events, stored in idempotent chunks, bad rows quarantined; watched folders.
 //! - [`server`]: the HTTP server: native edge routes (the same core pipeline the worker runs),
 //!   `/v1/sync` and `/v1/snapshot` for workers, the admin API, the storefront and sdk-js.
 //!
@@ -17,6 +19,7 @@
 //! ```
 
 pub mod config;
+pub mod import;
 pub mod server;
 pub mod store;
 
@@ -49,7 +52,9 @@ pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + 
     }
     let store = store::SqliteStore::open(&config.database, snapshot.identity.clone())?;
     tracing::info!(datastreams = snapshot.datastreams.len(), database = %config.database.display(), "origin ready");
-    let state = server::AppState::new(&config, Arc::new(store), snapshot);
+    let store: Arc<dyn store::Store> = Arc::new(store);
+    import::watch::spawn(&config.datasets, &store, &snapshot.identity.namespaces);
+    let state = server::AppState::new(&config, store, snapshot);
     state.publish_snapshot()?;
     let app = server::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.listen)

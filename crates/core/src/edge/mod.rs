@@ -11,7 +11,7 @@
 //!
 //! Hosts (the native edge in `edgecdp serve`, the Cloudflare Worker) turn their request into an
 //! [`HttpRequest`] and call [`begin`] with the clock and fresh entropy. When it returns
-//! [`Step::Lookup`], they load the [`PersonView`]s of [`Pending::keys`] (from their cache, else
+//! [`Step::Lookup`], they load the [`EdgeFragment`]s of [`Pending::keys`] (from their cache, else
 //! from the origin) and call [`finish`]. Then they write the [`HttpResponse`], ship
 //! [`Outcome::records`] to the origin and store [`Outcome::views`]. Every rule (CORS, error
 //! bodies, which ECID to trust, what is collected, who the visitor is) lives here, so both hosts
@@ -35,18 +35,20 @@ use crate::codec::hex;
 use crate::consent::{CONSENT_COOKIE_MAX_AGE, Consent};
 use crate::field::Path;
 use crate::identity::cookie::{IDENTITY_COOKIE_MAX_AGE, cookie_prefix, identity_cookie_name};
-use crate::identity::resolve::{PersonView, link_record, normalize_identity_map, resolve, result_identities};
+use crate::identity::resolve::{EdgeFragment, link_record, normalize_identity_map, resolve, result_identities};
 use crate::identity::{CookieKeys, Ecid, IdentityError, IdentityKey, LinkRecord};
 use crate::mac::sha256;
+use crate::profile::merge::nest;
+use crate::profile::web::web_update;
 use crate::protocol::{
-    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef, ResponseBody, StoreEntry,
-    Warning,
+    AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef, ProfilePayload,
+    ResponseBody, StoreEntry, Warning,
 };
 use crate::snapshot::{Datastream, Snapshot};
-use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, IdentityLinks, SyncRecord};
+use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, FragmentUpdates, IdentityLinks, SyncRecord};
 use crate::time::Timestamp;
 use crate::value::{Value, ValueSeed};
-use crate::xdm::{AuthenticatedState, Event, IdentityItem};
+use crate::xdm::{AuthenticatedState, Event, ExperienceEvent, IdentityItem};
 
 /// What the edge needs besides the request: definitions and secrets.
 #[derive(Debug, Clone, Copy)]
@@ -146,14 +148,14 @@ pub struct Outcome {
     pub records: Vec<SyncRecord>,
     /// Person views to store, each under every one of its identities
     /// ([`Outcome::view_writes`]).
-    pub views: Vec<PersonView>,
+    pub views: Vec<EdgeFragment>,
     /// What happened.
     pub log: Vec<EdgeLog>,
 }
 
 impl Outcome {
     /// Each view to store, keyed by each identity it holds.
-    pub fn view_writes(&self) -> impl Iterator<Item = (&IdentityKey, &PersonView)> {
+    pub fn view_writes(&self) -> impl Iterator<Item = (&IdentityKey, &EdgeFragment)> {
         self.views.iter().flat_map(|v| v.identities.iter().map(move |k| (k, v)))
     }
 }
@@ -175,7 +177,7 @@ impl Entropy {
 }
 
 /// The views a host loaded for [`Pending::keys`]; a key absent here is unknown.
-pub type Views = BTreeMap<IdentityKey, PersonView>;
+pub type Views = BTreeMap<IdentityKey, EdgeFragment>;
 
 /// After [`begin`]: either the outcome, or what to load before [`finish`].
 #[derive(Debug)]
@@ -279,14 +281,14 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
             .into_iter()
             .map(|k| IdentityResult { id: k.id, namespace: NamespaceRef { code: k.ns } })
             .collect();
-        json_response(
-            200,
-            &ResponseBody {
-                request_id,
-                handle: vec![Handle::IdentityResult(identities), Handle::StateStore(store)],
-                warnings,
-            },
-        )
+        let mut handle = vec![Handle::IdentityResult(identities), Handle::StateStore(store)];
+        if let Some(v) = resolution.view.as_ref().filter(|v| !v.attributes.is_empty()) {
+            handle.push(Handle::Profile(vec![ProfilePayload {
+                person: v.person.to_string(),
+                attributes: nest(v.attributes.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            }]));
+        }
+        json_response(200, &ResponseBody { request_id, handle, warnings })
     } else {
         empty(204)
     };
@@ -389,6 +391,9 @@ fn run(
                 let ctx = EventCtx { ds_id: &ds.id, ecid: &pending.ecid, request_id: &pending.request_id, now };
                 let collected: Vec<Collected> =
                     request.events.into_iter().enumerate().map(|(i, e)| collect(&ctx, i, e.event)).collect();
+                let timed: Vec<(&ExperienceEvent, Timestamp)> =
+                    collected.iter().map(|c| (&c.xdm, c.event.timestamp)).collect();
+                let web = web_update(&pending.ecid, &timed, &format!("edge/{}", ds.id));
                 let (events, links): (Vec<CollectedEvent>, Vec<LinkRecord>) =
                     collected.into_iter().map(|c| (c.event, c.link)).unzip();
                 pending.links = links;
@@ -399,6 +404,11 @@ fn run(
                     received_at: now,
                     events,
                 }));
+                if let Some(web) = web {
+                    pending
+                        .records
+                        .push(SyncRecord::Fragments(FragmentUpdates { source: ds.id.clone(), fragments: vec![web] }));
+                }
                 let linking: Vec<LinkRecord> = pending.links.iter().filter(|r| r.links(namespaces)).cloned().collect();
                 if !linking.is_empty() {
                     pending.records.push(SyncRecord::Links(IdentityLinks { source: ds.id.clone(), records: linking }));
@@ -497,6 +507,7 @@ struct EventCtx<'a> {
 struct Collected {
     event: CollectedEvent,
     link: LinkRecord,
+    xdm: ExperienceEvent,
 }
 
 /// Gives the event its id and time, adds the visitor's ECID to its identity map, and makes its
@@ -530,6 +541,7 @@ fn collect(ctx: &EventCtx<'_>, index: usize, mut event: Event) -> Collected {
             xdm: xdm.to_value(),
             data: event.data.map(Value::Object),
         },
+        xdm: event.xdm,
     }
 }
 

@@ -369,7 +369,7 @@ fn unavailable_is_a_retryable_adobe_error() {
 
 mod identity {
     use super::*;
-    use crate::identity::resolve::PersonView;
+    use crate::identity::resolve::EdgeFragment;
     use crate::snapshot::Tombstone;
 
     fn login_body() -> &'static [u8] {
@@ -378,14 +378,18 @@ mod identity {
             "CRMID":[{"id":"crm-1042","authenticatedState":"authenticated"}]}}}]}"#
     }
 
-    fn known_sarah(updated_at: i64) -> PersonView {
-        PersonView {
+    fn known_sarah(updated_at: i64) -> EdgeFragment {
+        let mut attributes = crate::map::ObjectMap::new();
+        attributes.insert("person.name.firstName".into(), Value::from("Sarah"));
+        attributes.insert("loyalty.tier".into(), Value::from("Bronze"));
+        EdgeFragment {
             person: IdentityKey::new("CRMID", "crm-1042"),
             identities: vec![
                 IdentityKey::new("CRMID", "crm-1042"),
                 IdentityKey::new("Email", "sarah.rose@example.com"),
                 IdentityKey::new("LoyaltyID", "LY-778"),
             ],
+            attributes,
             version: 3,
             updated_at: Timestamp(updated_at),
         }
@@ -449,6 +453,20 @@ mod identity {
             "the browser now points at Sarah"
         );
         assert!(o.log.iter().any(|l| matches!(l, EdgeLog::Stitched { person } if person.id == "crm-1042")));
+        let profile =
+            json(&o.response)["handle"].as_array().unwrap().iter().find(|h| h["type"] == "edgecdp:profile").cloned();
+        let profile = profile.expect("the login answer carries her profile");
+        assert_eq!(profile["payload"][0]["person"], "CRMID:crm-1042");
+        assert_eq!(profile["payload"][0]["attributes"]["person"]["name"]["firstName"], "Sarah");
+        assert_eq!(profile["payload"][0]["attributes"]["loyalty"]["tier"], "Bronze");
+        let web = o.records.iter().find_map(|r| match r {
+            SyncRecord::Fragments(f) => Some(&f.fragments[0]),
+            _ => None,
+        });
+        let web = web.expect("the edge ships the web fragment update");
+        assert_eq!(web.dataset, "web");
+        assert_eq!(web.identity.ns, "ECID");
+        assert!(web.attrs.contains_key("web.lastSeen"));
         let stored = &events(&o)[0].xdm;
         assert_eq!(
             stored.pointer("identityMap.Email").unwrap().as_array().unwrap()[0].pointer("id").and_then(Value::as_str),

@@ -1,5 +1,5 @@
 //! Identity at the edge: normalizing an event's `identityMap` against the declared namespaces,
-//! turning it into a [`LinkRecord`], and deciding, from what the edge knows ([`PersonView`]s
+//! turning it into a [`LinkRecord`], and deciding, from what the edge knows ([`EdgeFragment`]s
 //! cached per identity or fetched from the origin), whose profile the request belongs to.
 //!
 //! The edge applies the graph rules to the request at hand so the visitor is stitched at once
@@ -12,24 +12,74 @@ use super::graph::{AuthState, IdentityKey, LinkRecord, LinkedIdentity};
 use super::namespace::Namespaces;
 use super::{Ecid, IdentityError};
 use crate::field::{FieldError, Path};
+use crate::map::ObjectMap;
 use crate::time::Timestamp;
+use crate::value::Value;
 use crate::xdm::{AuthenticatedState, IdentityMap};
 
-/// What an edge knows about the person an identity belongs to; cached under each of the
-/// person's identities.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonView {
+/// The edge profile fragment: what an edge knows about the person an identity belongs to —
+/// their identities and the merged attributes the edge needs (`edge_attributes`; segments and
+/// offers add theirs). Cached under each of the person's identities, encoded with a version
+/// header ([`EdgeFragment::encode`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeFragment {
     /// The person's key (their highest-ranking identity).
     pub person: IdentityKey,
     /// Every identity of the person, highest-ranking first.
     pub identities: Vec<IdentityKey>,
-    /// The origin's graph version this view came from; 0 for a view the edge made itself.
+    /// Merged profile attributes the edge keeps, by path (`loyalty.tier`).
+    #[serde(default)]
+    pub attributes: ObjectMap<Value>,
+    /// The origin's version this fragment came from; 0 for one the edge made itself.
     pub version: u64,
-    /// When the view was made: a deletion after this time voids it.
+    /// When the fragment was made: a deletion after this time voids it.
     pub updated_at: Timestamp,
 }
 
-impl PersonView {
+/// The encoding version [`EdgeFragment::encode`] writes as its first byte.
+pub const EDGE_FRAGMENT_VERSION: u8 = 1;
+
+/// Why bytes are not an edge fragment.
+#[cfg(feature = "msgpack")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FragmentDecodeError {
+    /// The version byte is not one this build reads.
+    #[error("the edge fragment has encoding version {found:?}; this build reads version {EDGE_FRAGMENT_VERSION}")]
+    UnsupportedVersion {
+        /// The first byte, if any.
+        found: Option<u8>,
+    },
+    /// The body is not a fragment.
+    #[error("the edge fragment could not be decoded: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+}
+
+#[cfg(feature = "msgpack")]
+impl EdgeFragment {
+    /// The version byte, then the fragment as msgpack with field names.
+    ///
+    /// # Errors
+    /// Never for fragments built by this crate; the error is the encoder's.
+    pub fn encode(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+        let mut out = vec![EDGE_FRAGMENT_VERSION];
+        rmp_serde::encode::write_named(&mut out, self)?;
+        Ok(out)
+    }
+
+    /// Reads what [`EdgeFragment::encode`] wrote.
+    ///
+    /// # Errors
+    /// [`FragmentDecodeError`] for another version or bytes that are not a fragment.
+    pub fn decode(bytes: &[u8]) -> Result<EdgeFragment, FragmentDecodeError> {
+        match bytes.split_first() {
+            Some((&EDGE_FRAGMENT_VERSION, body)) => Ok(rmp_serde::from_slice(body)?),
+            other => Err(FragmentDecodeError::UnsupportedVersion { found: other.map(|(v, _)| *v) }),
+        }
+    }
+}
+
+impl EdgeFragment {
     /// Whether the view names a person (not only cookies and devices).
     #[must_use]
     pub fn is_known(&self, ns: &Namespaces) -> bool {
@@ -84,12 +134,12 @@ pub fn link_record(event_id: &str, at: Timestamp, ecid: &Ecid, map: &IdentityMap
 }
 
 /// What the edge decided about a request's identities.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Resolution {
     /// The person the request now belongs to (`None`: an anonymous visitor unknown anywhere).
-    pub view: Option<PersonView>,
+    pub view: Option<EdgeFragment>,
     /// Views to store, under each identity of the person.
-    pub writes: Vec<PersonView>,
+    pub writes: Vec<EdgeFragment>,
 }
 
 /// Applies the request's link records, in order, to the views the edge has, for the visitor's
@@ -100,7 +150,7 @@ pub struct Resolution {
 pub fn resolve(
     ecid: &Ecid,
     records: &[LinkRecord],
-    lookup: &dyn Fn(&IdentityKey) -> Option<PersonView>,
+    lookup: &dyn Fn(&IdentityKey) -> Option<EdgeFragment>,
     namespaces: &Namespaces,
     now: Timestamp,
 ) -> Resolution {
@@ -117,16 +167,25 @@ pub fn resolve(
         // The person the record names: its own identities and the views of them that do not
         // contradict it on a unique namespace (a newer link wins over what was known).
         let mut identities = asserted.clone();
+        let mut attributes = ObjectMap::new();
+        let mut absorb = |v: &EdgeFragment, identities: &mut Vec<IdentityKey>| {
+            identities.extend(v.identities.iter().cloned());
+            for (path, value) in &v.attributes {
+                if !attributes.contains_key(path) {
+                    attributes.insert(path.clone(), value.clone());
+                }
+            }
+        };
         for key in &asserted {
             if let Some(v) = lookup(key).filter(|v| !v.unique_conflict(&asserted, namespaces)) {
-                identities.extend(v.identities);
+                absorb(&v, &mut identities);
             }
         }
         if let Some(v) = current
             .as_ref()
             .filter(|v| v.identities.iter().any(|k| asserted.contains(k)) && !v.unique_conflict(&asserted, namespaces))
         {
-            identities.extend(v.identities.iter().cloned());
+            absorb(v, &mut identities);
         }
         let authenticated = record.authenticates(namespaces);
         // Last authenticated user: a login takes the browser; an ambiguous mention only claims
@@ -135,7 +194,8 @@ pub fn resolve(
         if takes_device {
             identities.push(device.clone());
         }
-        let view = make_view(identities, namespaces, now);
+        let mut view = make_view(identities, namespaces, now);
+        view.attributes = attributes;
         if takes_device {
             current = Some(view.clone());
             changed = true;
@@ -148,7 +208,7 @@ pub fn resolve(
     Resolution { writes: if changed { current.iter().cloned().collect() } else { Vec::new() }, view: current }
 }
 
-fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> PersonView {
+fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> EdgeFragment {
     // Rank once (priority, then key), then one pass keeps the first of each identity and at
     // most one identity of each unique namespace (the best-ranked).
     let mut ranked: Vec<(u16, IdentityKey)> = identities.into_iter().map(|k| (ns.priority(&k.ns), k)).collect();
@@ -166,9 +226,10 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> P
         }
     }
     let kept: Vec<IdentityKey> = ranked.into_iter().zip(keep).filter_map(|((_, k), keep)| keep.then_some(k)).collect();
-    PersonView {
+    EdgeFragment {
         person: kept.first().cloned().unwrap_or_else(|| IdentityKey::new("", "")),
         identities: kept,
+        attributes: ObjectMap::new(),
         version: 0,
         updated_at: now,
     }
@@ -177,7 +238,7 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> P
 /// The `identity:result` identities for a visitor: the ECID first, then the person's own
 /// identities (not their other browsers' cookies).
 #[must_use]
-pub fn result_identities(ecid: &Ecid, view: Option<&PersonView>, namespaces: &Namespaces) -> Vec<IdentityKey> {
+pub fn result_identities(ecid: &Ecid, view: Option<&EdgeFragment>, namespaces: &Namespaces) -> Vec<IdentityKey> {
     let mut out = vec![IdentityKey::new(Ecid::NAMESPACE, ecid.as_str())];
     if let Some(v) = view {
         out.extend(v.identities.iter().filter(|k| namespaces.kind(&k.ns).is_person()).cloned());
@@ -209,14 +270,14 @@ mod tests {
         LinkRecord::new(format!("r{at}"), Timestamp(at), all)
     }
 
-    fn view(ids: &[(&str, &str)]) -> PersonView {
+    fn view(ids: &[(&str, &str)]) -> EdgeFragment {
         make_view(ids.iter().map(|(n, i)| key(n, i)).collect(), &Namespaces::defaults(), Timestamp(1))
     }
 
     #[test]
     fn a_login_stitches_the_browser_to_what_the_origin_knows() {
         let ecid = Ecid::parse(A).unwrap();
-        let known: BTreeMap<IdentityKey, PersonView> = [(
+        let known: BTreeMap<IdentityKey, EdgeFragment> = [(
             key("CRMID", "crm-1042"),
             view(&[("CRMID", "crm-1042"), ("LoyaltyID", "LY-778"), ("Email", "sarah.rose@example.com")]),
         )]
@@ -252,7 +313,7 @@ mod tests {
     fn a_second_login_takes_the_browser_and_keeps_the_first_person_apart() {
         let ecid = Ecid::parse(A).unwrap();
         let sarah = view(&[("CRMID", "crm-1042"), ("ECID", A)]);
-        let known: BTreeMap<IdentityKey, PersonView> =
+        let known: BTreeMap<IdentityKey, EdgeFragment> =
             [(key("ECID", A), sarah.clone()), (key("CRMID", "crm-1042"), sarah)].into();
         let lookup = |k: &IdentityKey| known.get(k).cloned();
         let bob = record(20, &[("CRMID", "crm-7", AuthState::Authenticated)]);
@@ -265,7 +326,7 @@ mod tests {
     fn an_ambiguous_mention_does_not_take_a_logged_in_browser() {
         let ecid = Ecid::parse(A).unwrap();
         let sarah = view(&[("CRMID", "crm-1042"), ("ECID", A)]);
-        let known: BTreeMap<IdentityKey, PersonView> = [(key("ECID", A), sarah.clone())].into();
+        let known: BTreeMap<IdentityKey, EdgeFragment> = [(key("ECID", A), sarah.clone())].into();
         let lookup = |k: &IdentityKey| known.get(k).cloned();
         let mention = record(30, &[("Email", "friend@example.com", AuthState::Ambiguous)]);
         let r = resolve(&ecid, &[mention], &lookup, &Namespaces::defaults(), Timestamp(30));

@@ -10,13 +10,15 @@ use edgecdp_core::field::{FieldError, Path};
 use edgecdp_core::identity::IdentityKey;
 use edgecdp_core::identity::simulate::read_link_record;
 use edgecdp_core::mac::constant_time_eq;
+use edgecdp_core::time::Timestamp;
 use edgecdp_core::value::Value;
 use serde::Deserialize;
 
 use super::{ApiError, AppState, header_str, json_error, read_limited, with_store};
+use crate::store::EventsPage;
 
 /// Checks the request's API key.
-fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = header_str(headers, header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     match given {
         Some(key) if app.admin_api_keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) => Ok(()),
@@ -91,7 +93,8 @@ pub(super) fn identity_from_query(app: &AppState, query: &str) -> Result<Identit
     Ok(IdentityKey::new(ns, id))
 }
 
-fn limit_from_query(query: &str) -> usize {
+/// `limit` of a query: 100 when absent, at most 1,000.
+pub(super) fn limit_from_query(query: &str) -> usize {
     query.split('&').find_map(|p| p.strip_prefix("limit=")?.parse().ok()).unwrap_or(100usize).min(1000)
 }
 
@@ -197,6 +200,32 @@ pub(super) async fn person_events(State(app): State<AppState>, headers: HeaderMa
         Ok(events) => axum::Json(serde_json::json!({ "events": events })).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// `GET /api/profiles?ns=Email&id=...&limit=20&before=<RFC 3339>`: the 360° view of the person
+/// holding the identity: identities, merged attributes with the source of each value, every
+/// fragment, a page of events (newest first; `nextBefore` fetches the next page), memberships.
+pub(super) async fn profile(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let result = async {
+        authorize(&app, &headers)?;
+        let query = uri.query().unwrap_or("");
+        let key = identity_from_query(&app, query)?;
+        let before = match query.split('&').find_map(|p| p.strip_prefix("before=")) {
+            Some(raw) => {
+                let text = percent_decode(raw).unwrap_or_default();
+                Some(
+                    Timestamp::parse_rfc3339(&text)
+                        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("before: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        let page = EventsPage { limit: limit_from_query(query).clamp(1, 200), before };
+        let policy = app.snapshot().profile.merge_policy.clone();
+        with_store(&app, move |store| store.profile(&key, &policy, page)).await?.ok_or_else(unknown_identity)
+    }
+    .await;
+    respond(result)
 }
 
 /// `DELETE /api/profiles?ns=&id=`: deletes the person holding the identity (right to be

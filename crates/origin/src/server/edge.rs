@@ -50,10 +50,11 @@ pub(super) async fn handle(
         Step::Lookup(pending) => {
             // This edge sits beside the authoritative graph: its views come straight from it.
             let keys = pending.keys().to_vec();
+            let profile = snapshot.profile.clone();
             let views = with_store(&app, move |store| {
                 let mut views = Views::new();
                 for k in keys {
-                    if let Some(v) = store.person_view(&k, at)? {
+                    if let Some(v) = store.edge_fragment(&k, at, &profile)? {
                         views.insert(k, v);
                     }
                 }

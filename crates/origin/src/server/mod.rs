@@ -6,18 +6,22 @@
 //! | `POST /{base}[/{hint}]/v1/{interact,collect,identity/acquire,privacy/set-consent}` | native edge (core pipeline) |
 //! | `POST /v1/sync` | msgpack batches from workers, signed, idempotent by batch id |
 //! | `GET /v1/snapshot` | the definitions snapshot for workers, signed |
-//! | `GET /v1/identities?ns=&id=` | a person view for workers (msgpack), signed |
+//! | `GET /v1/fragments?ns=&id=` | a person's edge profile fragment for workers (msgpack), signed |
 //! | `GET /api/events?ecid=` | admin API (API key): a browser's events |
 //! | `GET /api/identities/graph?ns=&id=` | admin API: a person's identity graph |
 //! | `POST /api/identities/simulate` | admin API: the graphs a list of events makes |
 //! | `POST /api/identities/links` | admin API: link records from a source (CRM, loyalty) |
 //! | `GET /api/profiles/events?ns=&id=` | admin API: a person's events on every browser |
+//! | `GET /api/profiles?ns=&id=&limit=&before=` | admin API: a person's 360° view |
 //! | `DELETE /api/profiles?ns=&id=` | admin API: delete a person (right to be forgotten) |
+//! | `POST /api/datasets/{id}/batches` | admin API: import a CSV or JSON Lines body into a dataset |
+//! | `GET /api/datasets/{id}/quarantine` | admin API: rows imports could not use, with reasons |
 //! | `GET /healthz` | liveness and counts |
 //! | `GET /sdk/*` | the built sdk-js |
 //! | `GET /*` | the storefront (demo-site) |
 
 mod api;
+mod datasets;
 mod edge;
 mod sync;
 
@@ -111,13 +115,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/healthz", get(health))
         .route("/v1/sync", post(sync::receive))
         .route("/v1/snapshot", get(sync::snapshot))
-        .route("/v1/identities", get(sync::identity))
+        .route("/v1/fragments", get(sync::fragment))
         .route("/api/events", get(api::events))
         .route("/api/identities/graph", get(api::graph))
         .route("/api/identities/simulate", post(api::simulate))
         .route("/api/identities/links", post(api::links))
         .route("/api/profiles/events", get(api::person_events))
-        .route("/api/profiles", axum::routing::delete(api::delete_profile))
+        .route("/api/profiles", get(api::profile).delete(api::delete_profile))
+        .route("/api/datasets/{id}/batches", datasets::batches(config))
+        .route("/api/datasets/{id}/quarantine", get(datasets::quarantine))
         .route("/{base}/v1/{*action}", axum::routing::any(edge::handle))
         .route("/{base}/{hint}/v1/{*action}", axum::routing::any(edge::handle));
     if let Some(dir) = &config.sdk_dir {

@@ -85,9 +85,9 @@ pub(super) async fn snapshot(State(app): State<AppState>, uri: Uri, headers: Hea
     }
 }
 
-/// `GET /v1/identities?ns=&id=`: what an edge should know about the person holding an identity
-/// (msgpack `PersonView`), `404` when no graph holds it.
-pub(super) async fn identity(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+/// `GET /v1/fragments?ns=&id=`: the edge profile fragment of the person holding an identity
+/// (`EdgeFragment::encode`: a version byte, then msgpack), `404` when no graph holds it.
+pub(super) async fn fragment(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if let Err(e) = check_signature(&app, "GET", &uri, &headers, b"") {
         return e.into_response();
     }
@@ -96,8 +96,9 @@ pub(super) async fn identity(State(app): State<AppState>, uri: Uri, headers: Hea
         Err(e) => return e.into_response(),
     };
     let at = now();
-    match with_store(&app, move |store| store.person_view(&key, at)).await {
-        Ok(Some(view)) => match rmp_serde::to_vec_named(&view) {
+    let profile = app.snapshot().profile.clone();
+    match with_store(&app, move |store| store.edge_fragment(&key, at, &profile)).await {
+        Ok(Some(fragment)) => match fragment.encode() {
             Ok(bytes) => ([(header::CONTENT_TYPE, "application/msgpack")], bytes).into_response(),
             Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode", &e.to_string()),
         },

@@ -10,15 +10,17 @@
 //! and stored as members (identity → person), so a person is found by any of their identities.
 
 mod graph;
+mod imports;
 mod profile;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
 
 use edgecdp_core::identity::graph::{GraphEvent, Member};
-use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::resolve::EdgeFragment;
 use edgecdp_core::identity::{IdentityKey, LinkRecord};
-use edgecdp_core::snapshot::Tombstone;
+use edgecdp_core::profile::{Fragment, MergePolicy, Merged};
+use edgecdp_core::snapshot::{ProfileConfig, Tombstone};
 use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use serde::Serialize;
@@ -104,6 +106,38 @@ pub struct Stats {
     pub link_records: u64,
 }
 
+/// Which events a profile view lists: newest first, `limit` of them, older than `before` (an
+/// RFC 3339 time from the previous page's `nextBefore`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsPage {
+    /// How many.
+    pub limit: usize,
+    /// Only events strictly older than this.
+    pub before: Option<Timestamp>,
+}
+
+/// The 360° view of a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    /// The person's key.
+    pub person: IdentityKey,
+    /// Every identity, highest-ranking first.
+    pub identities: Vec<Member>,
+    /// Merged attributes by path, each with its source (dataset, identity, time).
+    pub attributes: Merged,
+    /// The merge policy that made them.
+    pub merge_policy: MergePolicy,
+    /// Each fragment as stored.
+    pub fragments: Vec<Fragment>,
+    /// A page of the person's events, newest first.
+    pub events: Vec<StoredEvent>,
+    /// `before` for the next page, when there may be one.
+    pub next_before: Option<String>,
+    /// Segment memberships: none until segments are defined (streaming segmentation).
+    pub memberships: Vec<serde_json::Value>,
+}
+
 /// A person's identity graph, for the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -151,6 +185,22 @@ pub struct QuarantinedRow {
     pub raw: String,
 }
 
+/// A file imported into a dataset, as the import log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedFile {
+    /// SHA-256 of its content (hex): how the file is recognised.
+    pub content_hash: String,
+    /// Its name (or where it came from: `api`).
+    pub file: String,
+    /// When it was imported.
+    pub at: Timestamp,
+    /// Data rows read.
+    pub rows: usize,
+    /// Rows quarantined.
+    pub quarantined: usize,
+}
+
 /// Where the origin keeps what the edges accepted.
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically, once per batch id.
@@ -172,11 +222,28 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when the store cannot be read.
     fn events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// What an edge should know about the person holding `key`.
+    /// The edge profile fragment of the person holding `key`: their identities and the merged
+    /// values of `profile.edge_attributes`.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
-    fn person_view(&self, key: &IdentityKey, now: Timestamp) -> Result<Option<PersonView>, StoreError>;
+    fn edge_fragment(
+        &self,
+        key: &IdentityKey,
+        now: Timestamp,
+        profile: &ProfileConfig,
+    ) -> Result<Option<EdgeFragment>, StoreError>;
+
+    /// The 360° view of the person holding `key`; `None` when no graph holds it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn profile(
+        &self,
+        key: &IdentityKey,
+        policy: &MergePolicy,
+        page: EventsPage,
+    ) -> Result<Option<ProfileView>, StoreError>;
 
     /// The graph of the person holding `key`.
     ///
@@ -234,4 +301,16 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
     fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// The import of a file into a dataset, if it was recorded (files are known by content).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn imported_file(&self, dataset: &str, content_hash: &str) -> Result<Option<ImportedFile>, StoreError>;
+
+    /// Records that a file was imported into a dataset; false when it was recorded before.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    fn record_import(&self, dataset: &str, file: &ImportedFile) -> Result<bool, StoreError>;
 }

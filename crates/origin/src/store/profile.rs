@@ -42,16 +42,13 @@ pub(super) fn merge_fragment(conn: &Connection, update: &Fragment, now: Timestam
 
 /// Every stored fragment of the given identities.
 pub(super) fn fragments_of(conn: &Connection, identities: &[IdentityKey]) -> Result<Vec<Fragment>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT dataset, attrs FROM fragments WHERE ns = ?1 AND id = ?2 ORDER BY dataset")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT dataset, attrs FROM fragments WHERE ns = ?1 AND id = ?2 ORDER BY dataset")?;
     let mut out = Vec::new();
     for k in identities {
         for row in stmt.query_map(params![k.ns, k.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (dataset, attrs) = row?;
-            out.push(Fragment {
-                dataset,
-                identity: k.clone(),
-                attrs: serde_json::from_str(&attrs)?,
-            });
+            out.push(Fragment { dataset, identity: k.clone(), attrs: serde_json::from_str(&attrs)? });
         }
     }
     Ok(out)

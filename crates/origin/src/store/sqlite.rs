@@ -5,16 +5,20 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use edgecdp_core::identity::graph::{GraphConfig, GraphEvent, owner_at};
-use edgecdp_core::identity::resolve::PersonView;
+use edgecdp_core::identity::resolve::EdgeFragment;
 use edgecdp_core::identity::{Ecid, IdentityKey, LinkRecord};
-use edgecdp_core::snapshot::Tombstone;
+use edgecdp_core::profile::MergePolicy;
+use edgecdp_core::snapshot::{ProfileConfig, Tombstone};
 use edgecdp_core::sync::{SyncBatch, SyncRecord};
 use edgecdp_core::time::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::graph::{self, browsers, counter, insert_records, members_of, person_of, recompute, records_of};
-use super::profile;
-use super::{Applied, DeletionReport, GraphReport, QuarantinedRow, Stats, Store, StoreError, StoredEvent};
+use super::profile::{self, fragments_of};
+use super::{
+    Applied, DeletionReport, EventsPage, GraphReport, ProfileView, QuarantinedRow, Stats, Store, StoreError,
+    StoredEvent,
+};
 
 /// The embedded SQLite store.
 #[derive(Clone)]
@@ -124,6 +128,16 @@ const MIGRATIONS: &[&str] = &[
         raw      TEXT NOT NULL,
         at       INTEGER NOT NULL,
         PRIMARY KEY (dataset, batch_id, row)
+     ) STRICT;",
+    // 4: the import log (files imported into each dataset, by content).
+    "CREATE TABLE imports (
+        dataset      TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        file         TEXT NOT NULL,
+        at           INTEGER NOT NULL,
+        rows         INTEGER NOT NULL,
+        quarantined  INTEGER NOT NULL,
+        PRIMARY KEY (dataset, content_hash)
      ) STRICT;",
 ];
 
@@ -239,8 +253,8 @@ fn person_events_in(
             }
         }
     }
-    let mut by_identity =
-        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2"))?;
+    let mut by_identity = conn
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2"))?;
     for m in members.iter().filter(|m| m.kind.is_person()) {
         for e in by_identity.query_map(params![m.key.ns, m.key.id], read_event)? {
             events.push(e?);
@@ -274,9 +288,11 @@ impl Store for SqliteStore {
             for record in &batch.records {
                 match record {
                     SyncRecord::Events(c) => {
+                        // One tombstone lookup per visitor, not per event.
                         let device = IdentityKey::new(Ecid::NAMESPACE, c.ecid.as_str());
+                        let deleted = deleted_at(&tx, &device)?;
                         for e in &c.events {
-                            if forgotten(&tx, [device.clone()], e.timestamp)? {
+                            if deleted.is_some_and(|d| e.timestamp <= d) {
                                 dropped += 1;
                                 continue;
                             }
@@ -390,17 +406,64 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn person_view(&self, key: &IdentityKey, now: Timestamp) -> Result<Option<PersonView>, StoreError> {
+    fn edge_fragment(
+        &self,
+        key: &IdentityKey,
+        now: Timestamp,
+        profile: &ProfileConfig,
+    ) -> Result<Option<EdgeFragment>, StoreError> {
         let conn = self.conn()?;
         let Some(person) = person_of(&conn, key)? else {
             return Ok(None);
         };
         let members = members_of(&conn, &person, &self.graph)?;
-        Ok(Some(PersonView {
+        let identities: Vec<IdentityKey> = members.into_iter().map(|m| m.key).collect();
+        let merged = profile.merge_policy.merge(&fragments_of(&conn, &identities)?);
+        let wanted = |path: &str| {
+            profile
+                .edge_attributes
+                .iter()
+                .any(|p| path == p || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('.')))
+        };
+        let attributes = merged.into_iter().filter(|(path, _)| wanted(path)).map(|(path, s)| (path, s.value)).collect();
+        Ok(Some(EdgeFragment {
             person,
-            identities: members.into_iter().map(|m| m.key).collect(),
+            identities,
+            attributes,
             version: counter(&conn, "graph_version")?,
             updated_at: now,
+        }))
+    }
+
+    fn profile(
+        &self,
+        key: &IdentityKey,
+        policy: &MergePolicy,
+        page: EventsPage,
+    ) -> Result<Option<ProfileView>, StoreError> {
+        let conn = self.conn()?;
+        let Some(person) = person_of(&conn, key)? else {
+            return Ok(None);
+        };
+        let members = members_of(&conn, &person, &self.graph)?;
+        let keys: Vec<IdentityKey> = members.iter().map(|m| m.key.clone()).collect();
+        let fragments = fragments_of(&conn, &keys)?;
+        let mut events = person_events_in(&conn, &person, &self.graph, usize::MAX)?;
+        if let Some(before) = page.before {
+            events.retain(|e| Timestamp::parse_rfc3339(&e.timestamp).is_ok_and(|t| t < before));
+        }
+        let more = events.len() > page.limit;
+        events.truncate(page.limit);
+        let next_before = if more { events.last().map(|e| e.timestamp.clone()) } else { None };
+        Ok(Some(ProfileView {
+            attributes: policy.merge(&fragments),
+            merge_policy: policy.clone(),
+            person,
+            identities: members,
+            fragments,
+            events,
+            next_before,
+            memberships: Vec::new(),
         }))
     }
 
@@ -582,6 +645,14 @@ impl Store for SqliteStore {
             identities: count("SELECT count(*) FROM graph_members")?,
             link_records: count("SELECT count(*) FROM link_records")?,
         })
+    }
+
+    fn imported_file(&self, dataset: &str, content_hash: &str) -> Result<Option<super::ImportedFile>, StoreError> {
+        super::imports::imported_file(&*self.conn()?, dataset, content_hash)
+    }
+
+    fn record_import(&self, dataset: &str, file: &super::ImportedFile) -> Result<bool, StoreError> {
+        super::imports::record_import(&*self.conn()?, dataset, file)
     }
 }
 

@@ -134,7 +134,7 @@ fn stitching_across_browsers_and_sources() {
             &format!("ECID:{B}")
         ]
     );
-    let view = store.person_view(&k("ECID", B), Timestamp(999)).unwrap().unwrap();
+    let view = store.edge_fragment(&k("ECID", B), Timestamp(999), &ProfileConfig::default()).unwrap().unwrap();
     assert_eq!(view.person, k("CRMID", "crm-1042"));
     assert!(view.version > 0);
     let history = store.person_events(&k("LoyaltyID", "LY-778"), 100).unwrap().unwrap();
@@ -168,7 +168,7 @@ fn deletion_forgets_everything_and_late_deliveries_stay_forgotten() {
     assert_eq!(report.events, 3);
     assert_eq!(report.link_records, 3);
     assert!(store.graph(&k("CRMID", "crm-1042")).unwrap().is_none());
-    assert!(store.person_view(&k("ECID", A), Timestamp(1001)).unwrap().is_none());
+    assert!(store.edge_fragment(&k("ECID", A), Timestamp(1001), &ProfileConfig::default()).unwrap().is_none());
     assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 0);
     assert_eq!(store.tombstones(Timestamp(0)).unwrap().len(), 5);
     // A batch an edge held back arrives after the deletion: nothing of it comes back.
