@@ -94,7 +94,7 @@ def history():
             qty = rng.choice([1, 1, 1, 2])
             items.append({"SKU": f"{sku}-S", "name": name, "quantity": qty, "priceTotal": price * qty,
                           "currencyCode": "USD", "productCategories": [{"categoryID": category}],
-                          "_luma": {"size": "S"}})
+                          "_luma": {"size": "S", "category": category.split("/")[0]}})
         events.append({
             "_id": f"luma-order-{10420 + n}",
             "eventType": "commerce.purchases",

@@ -29,6 +29,7 @@ fn full_person() -> EdgeFragment {
         attributes: Default::default(),
         version: 1,
         updated_at: Timestamp(0),
+        segments: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn sarah() -> EdgeFragment {
         attributes,
         version: 42,
         updated_at: Timestamp(1_790_000_000_000),
+        segments: None,
     }
 }
 

@@ -65,6 +65,7 @@ pub mod mac;
 pub mod map;
 pub mod profile;
 pub mod protocol;
+pub mod segment;
 pub mod snapshot;
 pub mod sync;
 pub mod time;

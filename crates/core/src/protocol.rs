@@ -250,6 +250,24 @@ pub struct ProfilePayload {
     pub person: String,
     /// The attributes, nested (`{ "loyalty": { "tier": "Bronze" } }`).
     pub attributes: Value,
+    /// The segments the profile is in (edge segments), as decided at this request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentMembership>,
+}
+
+/// A segment membership in `edgecdp:profile` (XDM `segmentMembership` fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentMembership {
+    /// The segment's id.
+    pub id: String,
+    /// `realized` (entered at this request) or `existing`.
+    pub status: String,
+    /// When it last qualified (RFC 3339).
+    pub last_qualification_time: String,
+    /// Until when it holds without new events (RFC 3339), when that is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
 }
 
 /// A payload item of `identity:result`.

@@ -19,6 +19,9 @@ use crate::identity::resolve::EdgeFragment;
 use crate::identity::{IdentityKey, NamespaceConfig, Namespaces};
 use crate::limits::Limits;
 use crate::profile::MergePolicy;
+use crate::segment::compile::Options;
+use crate::segment::schema::{Schema, Ty};
+use crate::segment::set::{Definition, SegmentSet, Skipped};
 use crate::time::Timestamp;
 
 /// The configuration of one datastream, as written by an operator.
@@ -298,7 +301,29 @@ pub struct Snapshot {
     pub tombstones: Vec<Tombstone>,
     /// How profiles merge and what edges keep of them.
     pub profile: ProfileConfig,
+    /// The segments edges evaluate (edge-eligible ones), compiled when the snapshot is built or
+    /// decoded ([`Snapshot::segment_set`]).
+    #[serde(default)]
+    pub segments: Vec<Definition>,
+    /// Added to the edge's clock: a demo's fast-forward (always 0 outside demos).
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+    #[serde(skip)]
+    compiled: CompiledSegments,
 }
+
+/// The compiled form of [`Snapshot::segments`] (not shipped: each edge compiles the text).
+#[derive(Debug, Clone, Default)]
+struct CompiledSegments(std::sync::Arc<SegmentSet>);
+
+impl PartialEq for CompiledSegments {
+    /// Derived from `segments`, which equality already compares.
+    fn eq(&self, _: &CompiledSegments) -> bool {
+        true
+    }
+}
+
+impl Eq for CompiledSegments {}
 
 /// Why a snapshot could not be decoded.
 #[cfg(feature = "msgpack")]
@@ -335,9 +360,37 @@ impl Snapshot {
                 },
                 tombstones: Vec::new(),
                 profile: config.profile.clone(),
+                segments: Vec::new(),
+                clock_offset_ms: 0,
+                compiled: CompiledSegments::default(),
             },
             warnings,
         )
+    }
+
+    /// The snapshot with the segments edges evaluate (the origin passes the edge-eligible
+    /// ones). Returns the segments that did not compile here, which the edge skips.
+    #[must_use]
+    pub fn with_segments(mut self, segments: Vec<Definition>) -> (Snapshot, Vec<Skipped>) {
+        self.segments = segments;
+        let skipped = self.compile_segments();
+        (self, skipped)
+    }
+
+    fn compile_segments(&mut self) -> Vec<Skipped> {
+        // The origin checked every path against the full schema; edges compile with open
+        // profile fields (a program does not depend on the types, only errors do).
+        let schema = Schema { event: Schema::standard().event, profile: Ty::Any };
+        let set = SegmentSet::load(&self.segments, &schema, &Options::default());
+        let skipped = set.skipped().to_vec();
+        self.compiled = CompiledSegments(std::sync::Arc::new(set));
+        skipped
+    }
+
+    /// The compiled segments.
+    #[must_use]
+    pub fn segment_set(&self) -> &SegmentSet {
+        &self.compiled.0
     }
 
     /// Whether a cached view must be ignored: it holds an identity deleted after the view was
@@ -375,7 +428,9 @@ impl Snapshot {
     /// [`SnapshotDecodeError`] when the bytes are not a snapshot.
     #[cfg(feature = "msgpack")]
     pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotDecodeError> {
-        Ok(rmp_serde::from_slice(bytes)?)
+        let mut snapshot: Snapshot = rmp_serde::from_slice(bytes)?;
+        snapshot.compile_segments();
+        Ok(snapshot)
     }
 }
 

@@ -57,6 +57,20 @@ pub enum SyncRecord {
     Fragments(FragmentUpdates),
     /// Events keyed by a person's identity rather than a browser (imported history).
     IdentifiedEvents(IdentifiedEvents),
+    /// Segment entries and exits an edge decided for one profile.
+    Memberships(MembershipChanges),
+}
+
+/// Segment entries and exits an edge decided for one profile (for the origin's log and for
+/// activation; the origin also decides them itself from the same events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MembershipChanges {
+    /// The profile's key (the person's, or the visitor's ECID while anonymous).
+    pub profile: crate::identity::IdentityKey,
+    /// The visitor whose request decided them.
+    pub ecid: crate::identity::Ecid,
+    /// The changes, in order.
+    pub transitions: Vec<crate::segment::set::Transition>,
 }
 
 /// Fragment updates from one writer.
@@ -214,7 +228,10 @@ impl SyncBatch {
             .map(|r| match r {
                 SyncRecord::Events(e) => e.events.len(),
                 SyncRecord::IdentifiedEvents(e) => e.events.len(),
-                SyncRecord::Consent(_) | SyncRecord::Links(_) | SyncRecord::Fragments(_) => 0,
+                SyncRecord::Consent(_)
+                | SyncRecord::Links(_)
+                | SyncRecord::Fragments(_)
+                | SyncRecord::Memberships(_) => 0,
             })
             .sum()
     }

@@ -48,7 +48,15 @@ pub struct Config {
     /// /api/datasets/{id}/batches`, watched folders).
     #[serde(default)]
     pub datasets: Vec<DatasetConfig>,
-    /// Set only by the embedded demo file: secrets are public.
+    /// Segments (`[[segments]]`: id, name, pql, description), stored at start; the admin API
+    /// changes them afterwards.
+    #[serde(default)]
+    pub segments: Vec<edgecdp_core::segment::set::Definition>,
+    /// Computed attributes (`[[computed]]`: path, function, of, events, window_days).
+    #[serde(default)]
+    pub computed: Vec<edgecdp_core::profile::computed::ComputedConfig>,
+    /// Set only by the embedded demo file: secrets are public, and the demo clock can be moved
+    /// forward (`POST /api/clock`).
     #[serde(default)]
     pub demo: bool,
 }

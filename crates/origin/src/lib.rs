@@ -20,6 +20,7 @@
 
 pub mod config;
 pub mod import;
+pub mod segments;
 pub mod server;
 pub mod store;
 
@@ -29,6 +30,47 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use edgecdp_core::snapshot::Snapshot;
+
+/// Opens the store at `database` with the segment engine deciding after every write.
+///
+/// # Errors
+/// When the store cannot be opened, or a computed attribute in the configuration is invalid.
+pub fn open_store(
+    config: &config::Config,
+    database: &std::path::Path,
+) -> anyhow::Result<(Arc<dyn store::Store>, Arc<segments::Engine>)> {
+    let graph = Snapshot::build(&config.snapshot_config(), 0).0.identity;
+    let raw: Arc<dyn store::Store> = Arc::new(store::SqliteStore::open(database, graph)?);
+    let engine = Arc::new(segments::Engine::open(Arc::clone(&raw), config, server::now())?);
+    let store: Arc<dyn store::Store> = Arc::new(segments::DecidingStore::new(raw, Arc::clone(&engine)));
+    Ok((store, engine))
+}
+
+/// Re-decides every profile when the definitions changed since the last run, then decides the
+/// profiles whose memberships change by time, every second.
+fn spawn_segment_timer(engine: Arc<segments::Engine>) {
+    tokio::spawn(async move {
+        let e = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || e.catch_up()).await {
+            Ok(Ok(Some(n))) => tracing::info!(profiles = n, "segments decided over every profile's history"),
+            Ok(Ok(None)) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "segment catch-up failed"),
+            Err(err) => tracing::error!(error = %err, "segment catch-up died"),
+        }
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let e = Arc::clone(&engine);
+            match tokio::task::spawn_blocking(move || e.tick(e.now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::debug!(profiles = n, "segments decided by time"),
+                Ok(Err(err)) => tracing::error!(error = %err, "segment timer failed"),
+                Err(err) => tracing::error!(error = %err, "segment timer died"),
+            }
+        }
+    });
+}
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -50,12 +92,17 @@ pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + 
     for w in &warnings {
         tracing::warn!("configuration: {w}");
     }
-    let store = store::SqliteStore::open(&config.database, snapshot.identity.clone())?;
-    tracing::info!(datastreams = snapshot.datastreams.len(), database = %config.database.display(), "origin ready");
-    let store: Arc<dyn store::Store> = Arc::new(store);
+    let (store, engine) = open_store(&config, &config.database)?;
+    tracing::info!(
+        datastreams = snapshot.datastreams.len(),
+        segments = engine.set().segments().len(),
+        database = %config.database.display(),
+        "origin ready"
+    );
     import::watch::spawn(&config.datasets, &store, &snapshot.identity.namespaces);
-    let state = server::AppState::new(&config, store, snapshot);
+    let state = server::AppState::new(&config, store, snapshot, Arc::clone(&engine));
     state.publish_snapshot()?;
+    spawn_segment_timer(engine);
     let app = server::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

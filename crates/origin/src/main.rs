@@ -325,7 +325,8 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
         write_stdout(&describe_mapping(&prepared.report))?;
     }
     let database = args.database.unwrap_or_else(|| config.database.clone());
-    let store = edgecdp_origin::store::SqliteStore::open(&database, graph)?;
+    // Segments and computed attributes are decided as the rows are stored.
+    let (store, _engine) = edgecdp_origin::open_store(&config, &database)?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(prepared.table.rows.len() as u64)
     } else {
@@ -337,7 +338,7 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("importing into {}", args.dataset));
-    let summary = run(&store, &prepared, now, started, &mut |done| bar.set_position(done as u64))?;
+    let summary = run(store.as_ref(), &prepared, now, started, &mut |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     if args.json {
         print_json(&summary)?;

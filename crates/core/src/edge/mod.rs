@@ -35,17 +35,23 @@ use crate::codec::hex;
 use crate::consent::{CONSENT_COOKIE_MAX_AGE, Consent};
 use crate::field::Path;
 use crate::identity::cookie::{IDENTITY_COOKIE_MAX_AGE, cookie_prefix, identity_cookie_name};
-use crate::identity::resolve::{EdgeFragment, link_record, normalize_identity_map, resolve, result_identities};
+use crate::identity::resolve::{
+    EdgeFragment, Resolution, link_record, normalize_identity_map, resolve, result_identities,
+};
 use crate::identity::{CookieKeys, Ecid, IdentityError, IdentityKey, LinkRecord};
 use crate::mac::sha256;
+use crate::map::ObjectMap;
 use crate::profile::merge::nest;
 use crate::profile::web::web_update;
 use crate::protocol::{
     AcquireRequest, ConsentRequest, Handle, IdentityResult, InteractRequest, NamespaceRef, ProfilePayload,
-    ResponseBody, StoreEntry, Warning,
+    ResponseBody, SegmentMembership, StoreEntry, Warning,
 };
+use crate::segment::set::{ProfileSegments, Touched};
 use crate::snapshot::{Datastream, Snapshot};
-use crate::sync::{CollectedEvent, CollectedEvents, ConsentChange, FragmentUpdates, IdentityLinks, SyncRecord};
+use crate::sync::{
+    CollectedEvent, CollectedEvents, ConsentChange, FragmentUpdates, IdentityLinks, MembershipChanges, SyncRecord,
+};
 use crate::time::Timestamp;
 use crate::value::{Value, ValueSeed};
 use crate::xdm::{AuthenticatedState, Event, ExperienceEvent, IdentityItem};
@@ -259,7 +265,7 @@ pub fn begin(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: 
 /// Completes a request with the views the host loaded for [`Pending::keys`].
 #[must_use]
 pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
-    let Pending { cors, mut log, ds, ecid, request_id, now, links, records, mut store, warnings, respond, .. } =
+    let Pending { cors, mut log, ds, ecid, request_id, now, links, mut records, mut store, warnings, respond, .. } =
         pending;
     let snapshot = env.snapshot;
     let namespaces = &snapshot.identity.namespaces;
@@ -268,6 +274,7 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
     if let Some(v) = resolution.view.as_ref().filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty()) {
         log.push(EdgeLog::Stitched { person: v.person.clone() });
     }
+    let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now);
     let response = if respond {
         store.insert(
             0,
@@ -282,17 +289,84 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
             .map(|k| IdentityResult { id: k.id, namespace: NamespaceRef { code: k.ns } })
             .collect();
         let mut handle = vec![Handle::IdentityResult(identities), Handle::StateStore(store)];
-        if let Some(v) = resolution.view.as_ref().filter(|v| !v.attributes.is_empty()) {
-            handle.push(Handle::Profile(vec![ProfilePayload {
-                person: v.person.to_string(),
-                attributes: nest(v.attributes.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            }]));
+        if let Some(v) = resolution.view.as_ref() {
+            let segments: Vec<SegmentMembership> = v
+                .segments
+                .iter()
+                .flat_map(ProfileSegments::members)
+                .map(|(id, m)| SegmentMembership {
+                    id: id.clone(),
+                    status: m.status.as_str().to_owned(),
+                    last_qualification_time: m.last_qualification_time.to_rfc3339(),
+                    valid_until: m.valid_until.map(Timestamp::to_rfc3339),
+                })
+                .collect();
+            if !v.attributes.is_empty() || !segments.is_empty() {
+                handle.push(Handle::Profile(vec![ProfilePayload {
+                    person: v.person.to_string(),
+                    attributes: nest(v.attributes.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                    segments,
+                }]));
+            }
         }
         json_response(200, &ResponseBody { request_id, handle, warnings })
     } else {
         empty(204)
     };
     Outcome { response: cors.apply(response), records, views: resolution.writes, log }
+}
+
+/// Folds the request's events into the profile's segment state (the person's, or the browser's
+/// while anonymous) and decides its memberships at `now`: the edge evaluates lazily, at each
+/// request, so exits and late qualifications that happened with time show at the next one.
+/// Entries and exits go to the origin; a changed state is written back with the view.
+fn decide_segments(
+    snapshot: &Snapshot,
+    ecid: &Ecid,
+    resolution: Resolution,
+    records: &mut Vec<SyncRecord>,
+    now: Timestamp,
+) -> Resolution {
+    let set = snapshot.segment_set();
+    if set.is_empty() {
+        return resolution;
+    }
+    let Resolution { view, mut writes } = resolution;
+    let device = IdentityKey::new(Ecid::NAMESPACE, ecid.as_str());
+    let mut v = view.unwrap_or_else(|| EdgeFragment {
+        person: device.clone(),
+        identities: vec![device],
+        attributes: ObjectMap::new(),
+        version: 0,
+        updated_at: now,
+        segments: None,
+    });
+    let before = v.segments.clone();
+    let mut state = v.segments.take().unwrap_or_default();
+    let mut touched = Touched::default();
+    for r in records.iter() {
+        if let SyncRecord::Events(c) = r {
+            for e in &c.events {
+                touched.extend(set.on_event(&mut state, &e.xdm, e.timestamp, &v.attributes));
+            }
+        }
+    }
+    let transitions = set.evaluate(&mut state, &v.attributes, now, &touched);
+    v.segments = Some(state);
+    if v.segments != before {
+        match writes.iter_mut().find(|w| w.person == v.person) {
+            Some(w) => *w = v.clone(),
+            None => writes.push(v.clone()),
+        }
+    }
+    if !transitions.is_empty() {
+        records.push(SyncRecord::Memberships(MembershipChanges {
+            profile: v.person.clone(),
+            ecid: ecid.clone(),
+            transitions,
+        }));
+    }
+    Resolution { view: Some(v), writes }
 }
 
 enum Next {

@@ -392,6 +392,7 @@ mod identity {
             attributes,
             version: 3,
             updated_at: Timestamp(updated_at),
+            segments: None,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct EdgeFragment {
     pub version: u64,
     /// When the fragment was made: a deletion after this time voids it.
     pub updated_at: Timestamp,
+    /// The profile's segment state and memberships (edge segments only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<crate::segment::set::ProfileSegments>,
 }
 
 /// The encoding version [`EdgeFragment::encode`] writes as its first byte.
@@ -168,8 +171,16 @@ pub fn resolve(
         // contradict it on a unique namespace (a newer link wins over what was known).
         let mut identities = asserted.clone();
         let mut attributes = ObjectMap::new();
+        let mut segments: Option<crate::segment::set::ProfileSegments> = None;
         let mut absorb = |v: &EdgeFragment, identities: &mut Vec<IdentityKey>| {
             identities.extend(v.identities.iter().cloned());
+            // Two devices' segment states become one person's (the login stitches them).
+            if let Some(theirs) = &v.segments {
+                match segments.as_mut() {
+                    Some(ours) => ours.absorb(theirs.clone()),
+                    None => segments = Some(theirs.clone()),
+                }
+            }
             for (path, value) in &v.attributes {
                 if !attributes.contains_key(path) {
                     attributes.insert(path.clone(), value.clone());
@@ -193,9 +204,17 @@ pub fn resolve(
         let takes_device = authenticated || current.as_ref().is_none_or(|v| !v.is_known(namespaces));
         if takes_device {
             identities.push(device.clone());
+            // What the browser did anonymously (its segment state) becomes the person's.
+            if let Some(v) = current
+                .as_ref()
+                .filter(|v| !v.is_known(namespaces) && !v.identities.iter().any(|k| asserted.contains(k)))
+            {
+                absorb(v, &mut identities);
+            }
         }
         let mut view = make_view(identities, namespaces, now);
         view.attributes = attributes;
+        view.segments = segments;
         if takes_device {
             current = Some(view.clone());
             changed = true;
@@ -232,6 +251,7 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> E
         attributes: ObjectMap::new(),
         version: 0,
         updated_at: now,
+        segments: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //!   of standard column names.
 //! - [`web`]: the attributes the edge keeps from web events.
 
+pub mod computed;
 pub mod fragment;
 pub mod mapping;
 pub mod merge;

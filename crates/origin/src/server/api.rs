@@ -98,7 +98,7 @@ pub(super) fn limit_from_query(query: &str) -> usize {
     query.split('&').find_map(|p| p.strip_prefix("limit=")?.parse().ok()).unwrap_or(100usize).min(1000)
 }
 
-async fn json_body(body: Body) -> Result<Value, ApiError> {
+pub(super) async fn json_body(body: Body) -> Result<Value, ApiError> {
     let bytes = read_limited(body, MAX_BODY)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "body_stream", e.to_string()))?;

@@ -11,7 +11,7 @@ use axum::response::Response;
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::sync::SyncBatch;
 
-use super::{AppState, entropy, header_str, now, read_limited, with_store};
+use super::{AppState, entropy, header_str, read_limited, with_store};
 
 /// Any request under an edge path.
 pub(super) async fn handle(
@@ -44,7 +44,7 @@ pub(super) async fn handle(
         body: &body,
     };
     let env = EdgeEnv { snapshot: &snapshot, cookie_keys: &app.cookie_keys };
-    let at = now();
+    let at = app.now();
     let outcome = match edge::begin(&env, &request, at, &Entropy(request_entropy)) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {

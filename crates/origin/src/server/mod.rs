@@ -16,6 +16,10 @@
 //! | `DELETE /api/profiles?ns=&id=` | admin API: delete a person (right to be forgotten) |
 //! | `POST /api/datasets/{id}/batches` | admin API: import a CSV or JSON Lines body into a dataset |
 //! | `GET /api/datasets/{id}/quarantine` | admin API: rows imports could not use, with reasons |
+//! | `GET /api/segments`, `POST /api/segments` | admin API: segments; create or change one (compile errors with positions, the report, the audience size) |
+//! | `GET /api/segments/{id}`, `DELETE /api/segments/{id}` | admin API: one segment with its report, size and size over time; delete it |
+//! | `GET /api/segments/{id}/members?limit=&after=` | admin API: a page of a segment's members |
+//! | `GET /api/clock`, `POST /api/clock` | admin API: the origin's clock; in demos, move it forward |
 //! | `GET /healthz` | liveness and counts |
 //! | `GET /sdk/*` | the built sdk-js |
 //! | `GET /*` | the storefront (demo-site) |
@@ -23,6 +27,7 @@
 mod api;
 mod datasets;
 mod edge;
+mod segments;
 mod sync;
 
 use std::sync::{Arc, RwLock};
@@ -60,6 +65,10 @@ pub struct AppState {
     pub edge_name: Arc<str>,
     /// What snapshots are built from (republished after deletions).
     pub snapshot_config: Arc<SnapshotConfig>,
+    /// The segment engine.
+    pub engine: Arc<crate::segments::Engine>,
+    /// Whether the demo clock may be moved (`demo = true`).
+    pub demo: bool,
 }
 
 /// How long a deletion stays in the snapshots edges get: longer than any edge keeps a cached
@@ -68,7 +77,12 @@ pub const TOMBSTONE_TTL_MS: i64 = 30 * 86_400_000;
 
 impl AppState {
     /// The state for a configuration, its snapshot built at `version`.
-    pub fn new(config: &Config, store: Arc<dyn Store>, snapshot: Snapshot) -> AppState {
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        snapshot: Snapshot,
+        engine: Arc<crate::segments::Engine>,
+    ) -> AppState {
         let mut keys = config.secrets.cookie_keys.iter().map(|k| k.as_bytes().to_vec());
         let current = keys.next().unwrap_or_default();
         AppState {
@@ -79,7 +93,14 @@ impl AppState {
             admin_api_keys: Arc::new(config.secrets.admin_api_keys.clone()),
             edge_name: Arc::from(config.edge_name.as_str()),
             snapshot_config: Arc::new(config.snapshot_config()),
+            engine,
+            demo: config.demo,
         }
+    }
+
+    /// The origin's clock (the wall clock plus a demo's fast-forward).
+    pub fn now(&self) -> Timestamp {
+        self.engine.now()
     }
 
     /// Builds and serves a new snapshot version (with the recent tombstones), so edges pick up
@@ -90,8 +111,21 @@ impl AppState {
     pub fn publish_snapshot(&self) -> Result<u64, StoreError> {
         let version = self.store.next_snapshot_version()?;
         let tombstones = self.store.tombstones(now().plus_millis(-TOMBSTONE_TTL_MS))?;
-        let (snapshot, _) = Snapshot::build(&self.snapshot_config, version);
-        let snapshot = Arc::new(snapshot.with_tombstones(tombstones));
+        // Edges keep the attributes segments read, and evaluate the edge-eligible segments.
+        let mut config = (*self.snapshot_config).clone();
+        for path in self.engine.profile_reads() {
+            if !config.profile.edge_attributes.contains(&path) {
+                config.profile.edge_attributes.push(path);
+            }
+        }
+        let (snapshot, _) = Snapshot::build(&config, version);
+        let (mut snapshot, skipped) =
+            snapshot.with_tombstones(tombstones).with_segments(self.engine.edge_definitions());
+        for s in skipped {
+            tracing::warn!(segment = s.id, error = %s.error, "segment left out of the edge snapshot");
+        }
+        snapshot.clock_offset_ms = self.engine.clock_offset();
+        let snapshot = Arc::new(snapshot);
         match self.snapshot.write() {
             Ok(mut s) => *s = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
@@ -122,6 +156,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/api/identities/links", post(api::links))
         .route("/api/profiles/events", get(api::person_events))
         .route("/api/profiles", get(api::profile).delete(api::delete_profile))
+        .route("/api/segments", get(segments::list).post(segments::upsert))
+        .route("/api/segments/{id}", get(segments::one).delete(segments::delete))
+        .route("/api/segments/{id}/members", get(segments::members))
+        .route("/api/clock", get(segments::clock).post(segments::advance_clock))
         .route("/api/datasets/{id}/batches", datasets::batches(config))
         .route("/api/datasets/{id}/quarantine", get(datasets::quarantine))
         .route("/{base}/v1/{*action}", axum::routing::any(edge::handle))
@@ -200,12 +238,14 @@ pub struct ApiError {
     pub message: String,
     /// Each field problem, when the request body had them.
     pub errors: Vec<edgecdp_core::field::FieldError>,
+    /// More members of the error object (a segment error's `line` and `column`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     /// An error with its status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), errors: Vec::new() }
+        ApiError { status, code, message: message.into(), errors: Vec::new(), extra: serde_json::Map::new() }
     }
 
     /// A 400 listing field problems (the first one is the message).
@@ -215,13 +255,22 @@ impl ApiError {
             [one] => one.to_string(),
             [first, rest @ ..] => format!("{first} (and {} more problems, listed in errors)", rest.len()),
         };
-        ApiError { status: StatusCode::BAD_REQUEST, code: "invalid_request", message, errors }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            message,
+            errors,
+            extra: serde_json::Map::new(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if let Some(obj) = error.as_object_mut() {
+            obj.extend(self.extra);
+        }
         if !self.errors.is_empty() {
             error["errors"] = self
                 .errors

@@ -12,6 +12,7 @@
 mod graph;
 mod imports;
 mod profile;
+mod segments;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -19,10 +20,13 @@ pub use sqlite::SqliteStore;
 use edgecdp_core::identity::graph::{GraphEvent, Member};
 use edgecdp_core::identity::resolve::EdgeFragment;
 use edgecdp_core::identity::{IdentityKey, LinkRecord};
+use edgecdp_core::map::ObjectMap;
 use edgecdp_core::profile::{Fragment, MergePolicy, Merged};
+use edgecdp_core::segment::set::{Definition, Membership, Transition};
 use edgecdp_core::snapshot::{ProfileConfig, Tombstone};
 use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
+use edgecdp_core::value::Value;
 use serde::Serialize;
 
 /// A store failure: the caller answers 503 and the sender retries.
@@ -51,6 +55,9 @@ pub enum StoreError {
     /// A stored value could not be encoded or decoded.
     #[error("a stored value could not be encoded or decoded: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A segment or computed-attribute state could not be encoded.
+    #[error("a profile's segment state could not be encoded: {0}")]
+    State(String),
     /// The lock around the connection was poisoned by a panic elsewhere.
     #[error("the store is unavailable after an internal failure")]
     Poisoned,
@@ -134,8 +141,103 @@ pub struct ProfileView {
     pub events: Vec<StoredEvent>,
     /// `before` for the next page, when there may be one.
     pub next_before: Option<String>,
-    /// Segment memberships: none until segments are defined (streaming segmentation).
-    pub memberships: Vec<serde_json::Value>,
+    /// Segment memberships (current and exited), as the origin decided them.
+    pub memberships: Vec<MembershipRow>,
+}
+
+/// A segment definition as stored: every change is a new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSegment {
+    /// The definition.
+    #[serde(flatten)]
+    pub definition: Definition,
+    /// 1 for the first, then one more for every change.
+    pub revision: u64,
+    /// Who wrote it: `config` or `api`.
+    pub source: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A profile's membership of one segment, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipRow {
+    /// The segment.
+    pub segment_id: String,
+    /// The profile (a person, or an anonymous browser's ECID).
+    pub profile: IdentityKey,
+    /// `realized`, `existing` or `exited`.
+    pub status: String,
+    /// When it last qualified.
+    pub last_qualification_time: Timestamp,
+    /// Until when it holds without new events.
+    pub valid_until: Option<Timestamp>,
+    /// Why it was left.
+    pub exit_reason: Option<String>,
+    /// When this record last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What the segment engine needs to decide one profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentInput {
+    /// The profile: the person holding the identity asked for, or an anonymous ECID.
+    pub profile: IdentityKey,
+    /// The merged attributes (flat paths).
+    pub attributes: ObjectMap<Value>,
+    /// The stored segment state (msgpack), if any.
+    pub state: Option<Vec<u8>>,
+    /// The stored computed-attribute state (msgpack), if any.
+    pub computed: Option<Vec<u8>>,
+    /// Events are folded up to this one (a store-wide event sequence number).
+    pub through: i64,
+    /// The profile's events after `through` (all of them when asked from the start), oldest
+    /// first: `(sequence, time, XDM)`.
+    pub events: Vec<(i64, Timestamp, Value)>,
+    /// Other profiles merged into this one since they were decided (anonymous browsers that
+    /// logged in): their state is dropped when this one is saved.
+    pub merged: Vec<IdentityKey>,
+}
+
+/// What the segment engine decided for one profile, saved atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentOutcome {
+    /// The profile.
+    pub profile: IdentityKey,
+    /// Its new segment state (msgpack).
+    pub state: Vec<u8>,
+    /// Its new computed-attribute state (msgpack).
+    pub computed: Vec<u8>,
+    /// When to decide again without new events.
+    pub due: Option<Timestamp>,
+    /// Events folded through this sequence number.
+    pub through: i64,
+    /// Every membership record of the profile now.
+    pub memberships: Vec<(String, Membership)>,
+    /// Entries and exits to log.
+    pub transitions: Vec<Transition>,
+    /// Computed attributes to write to the profile (dataset `computed`), when they changed.
+    pub computed_fragment: Option<Fragment>,
+    /// Profiles whose state this one absorbed.
+    pub drop: Vec<IdentityKey>,
+}
+
+/// A member of a segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentMember {
+    /// The profile.
+    pub profile: IdentityKey,
+    /// `realized` or `existing`.
+    pub status: String,
+    /// When it last qualified.
+    pub last_qualification_time: Timestamp,
+    /// Until when it holds without new events.
+    pub valid_until: Option<Timestamp>,
 }
 
 /// A person's identity graph, for the admin API.
@@ -313,4 +415,94 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot be written.
     fn record_import(&self, dataset: &str, file: &ImportedFile) -> Result<bool, StoreError>;
+
+    /// The segment definitions, by id.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn segments(&self) -> Result<Vec<StoredSegment>, StoreError>;
+
+    /// Creates or changes a segment definition (a new revision when its text or name changed).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    fn put_segment(&self, definition: &Definition, source: &str, now: Timestamp) -> Result<StoredSegment, StoreError>;
+
+    /// Deletes a segment definition and its memberships; false when there was none.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    fn delete_segment(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// What the segment engine needs to decide the profile holding `key`; `None` when nothing
+    /// is known of it. `from_start` asks for every event instead of the ones not yet folded.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn segment_input(
+        &self,
+        key: &IdentityKey,
+        policy: &MergePolicy,
+        from_start: bool,
+    ) -> Result<Option<SegmentInput>, StoreError>;
+
+    /// Saves what the engine decided for a profile, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be saved; then nothing was.
+    fn save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Logs entries and exits an edge reported.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be saved; then nothing was.
+    fn log_transitions(
+        &self,
+        profile: &IdentityKey,
+        transitions: &[Transition],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Profiles whose memberships can change by time at or before `now`, soonest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn due_profiles(&self, now: Timestamp, limit: usize) -> Result<Vec<IdentityKey>, StoreError>;
+
+    /// Every profile: each person, and each browser no person holds.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn profile_keys(&self) -> Result<Vec<IdentityKey>, StoreError>;
+
+    /// A page of a segment's members (by profile key, after `after`), and how many there are.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn segment_members(
+        &self,
+        segment: &str,
+        limit: usize,
+        after: Option<&IdentityKey>,
+    ) -> Result<(Vec<SegmentMember>, u64), StoreError>;
+
+    /// A segment's entries and exits (the origin's), oldest first: `(time, realized?)`, for the
+    /// audience size over time.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn segment_history(&self, segment: &str) -> Result<Vec<(Timestamp, bool)>, StoreError>;
+
+    /// A number the origin keeps about itself (`segments_fingerprint`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn meta(&self, key: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Sets such a number.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError>;
 }

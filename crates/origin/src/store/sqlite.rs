@@ -16,9 +16,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::graph::{self, browsers, counter, insert_records, members_of, person_of, recompute, records_of};
 use super::profile::{self, fragments_of};
 use super::{
-    Applied, DeletionReport, EventsPage, GraphReport, ProfileView, QuarantinedRow, Stats, Store, StoreError,
-    StoredEvent,
+    Applied, DeletionReport, EventsPage, GraphReport, ProfileView, QuarantinedRow, SegmentInput, SegmentMember,
+    SegmentOutcome, Stats, Store, StoreError, StoredEvent, StoredSegment, segments,
 };
+use edgecdp_core::segment::set::{Definition, Transition};
 
 /// The embedded SQLite store.
 #[derive(Clone)]
@@ -139,6 +140,8 @@ const MIGRATIONS: &[&str] = &[
         quarantined  INTEGER NOT NULL,
         PRIMARY KEY (dataset, content_hash)
      ) STRICT;",
+    // 5: segments, segment and computed-attribute state, memberships, entries and exits.
+    super::segments::MIGRATION,
 ];
 
 impl SqliteStore {
@@ -353,6 +356,8 @@ impl Store for SqliteStore {
                             ])?;
                         }
                     }
+                    // Decided by the segment engine after the batch is stored (it logs them).
+                    SyncRecord::Memberships(_) => {}
                     SyncRecord::Links(links) => {
                         let mut keep = Vec::with_capacity(links.records.len());
                         for r in &links.records {
@@ -414,7 +419,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<EdgeFragment>, StoreError> {
         let conn = self.conn()?;
         let Some(person) = person_of(&conn, key)? else {
-            return Ok(None);
+            // An anonymous browser: only its segment state, when the origin decided one.
+            return Ok(segments::edge_state(&conn, key)?.map(|state| EdgeFragment {
+                person: key.clone(),
+                identities: vec![key.clone()],
+                attributes: Default::default(),
+                version: 0,
+                updated_at: now,
+                segments: Some(state),
+            }));
         };
         let members = members_of(&conn, &person, &self.graph)?;
         let identities: Vec<IdentityKey> = members.into_iter().map(|m| m.key).collect();
@@ -426,12 +439,14 @@ impl Store for SqliteStore {
                 .any(|p| path == p || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('.')))
         };
         let attributes = merged.into_iter().filter(|(path, _)| wanted(path)).map(|(path, s)| (path, s.value)).collect();
+        let segments = segments::edge_state(&conn, &person)?;
         Ok(Some(EdgeFragment {
             person,
             identities,
             attributes,
             version: counter(&conn, "graph_version")?,
             updated_at: now,
+            segments,
         }))
     }
 
@@ -455,6 +470,7 @@ impl Store for SqliteStore {
         let more = events.len() > page.limit;
         events.truncate(page.limit);
         let next_before = if more { events.last().map(|e| e.timestamp.clone()) } else { None };
+        let memberships = segments::memberships_of(&conn, &person)?;
         Ok(Some(ProfileView {
             attributes: policy.merge(&fragments),
             merge_policy: policy.clone(),
@@ -463,7 +479,7 @@ impl Store for SqliteStore {
             fragments,
             events,
             next_before,
-            memberships: Vec::new(),
+            memberships,
         }))
     }
 
@@ -545,6 +561,10 @@ impl Store for SqliteStore {
             consents += tx.execute("DELETE FROM consent_changes WHERE ecid = ?1", [&k.id])?;
         }
         for k in &identities {
+            // Segment state, memberships and their log name the person too.
+            tx.execute("DELETE FROM segment_states WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
+            tx.execute("DELETE FROM memberships WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
+            tx.execute("DELETE FROM segment_transitions WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
             tx.execute("DELETE FROM graph_members WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
             tx.execute(
                 "INSERT INTO tombstones (ns, id, deleted_at) VALUES (?1, ?2, ?3)
@@ -649,6 +669,86 @@ impl Store for SqliteStore {
 
     fn imported_file(&self, dataset: &str, content_hash: &str) -> Result<Option<super::ImportedFile>, StoreError> {
         super::imports::imported_file(&*self.conn()?, dataset, content_hash)
+    }
+
+    fn segments(&self) -> Result<Vec<StoredSegment>, StoreError> {
+        segments::all(&*self.conn()?)
+    }
+
+    fn put_segment(&self, definition: &Definition, source: &str, now: Timestamp) -> Result<StoredSegment, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let stored = segments::put(&tx, definition, source, now)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn delete_segment(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let deleted = segments::delete(&tx, id)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn segment_input(
+        &self,
+        key: &IdentityKey,
+        policy: &MergePolicy,
+        from_start: bool,
+    ) -> Result<Option<SegmentInput>, StoreError> {
+        segments::input(&*self.conn()?, key, policy, &self.graph, from_start)
+    }
+
+    fn save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        segments::save(&tx, outcome, source, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn log_transitions(
+        &self,
+        profile: &IdentityKey,
+        transitions: &[Transition],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        segments::log(&*self.conn()?, profile, transitions, source, now)
+    }
+
+    fn due_profiles(&self, now: Timestamp, limit: usize) -> Result<Vec<IdentityKey>, StoreError> {
+        segments::due(&*self.conn()?, now, limit)
+    }
+
+    fn profile_keys(&self) -> Result<Vec<IdentityKey>, StoreError> {
+        segments::profile_keys(&*self.conn()?)
+    }
+
+    fn segment_members(
+        &self,
+        segment: &str,
+        limit: usize,
+        after: Option<&IdentityKey>,
+    ) -> Result<(Vec<SegmentMember>, u64), StoreError> {
+        segments::members(&*self.conn()?, segment, limit, after)
+    }
+
+    fn segment_history(&self, segment: &str) -> Result<Vec<(Timestamp, bool)>, StoreError> {
+        segments::history(&*self.conn()?, segment)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn()?.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     fn record_import(&self, dataset: &str, file: &super::ImportedFile) -> Result<bool, StoreError> {
