@@ -4,9 +4,12 @@
 // turns on the SDK's debug mode; both are kept on the site's own links. `?em=<email>` is the link
 // of Luma's emails: the page view names that email as an ambiguous identity, and the parameter is
 // then dropped from the address bar (it is never kept on links).
+// Each product card gets a size and "Add to cart"; the header's cart button buys what is in it.
 // For tests, <html> gets data-ecid, data-pageview="sent" (or "error:<message>"), data-identities
-// (JSON of the identities the edge returned), and after a login data-login="done" (or
-// "error:<message>"); window.lumaLogin(email, crmid) logs in without the dialog.
+// (JSON of the identities the edge returned), data-segments (JSON of the segment ids the edge
+// says the visitor is in, after each event), after a login data-login="done" (or
+// "error:<message>"), after an add data-cart="<count>", after a purchase data-purchase="done";
+// window.lumaLogin(email, crmid), lumaAddToCart(sku, size) and lumaBuy() act without clicks.
 (function () {
   var params = new URLSearchParams(location.search);
   var root = document.documentElement;
@@ -34,7 +37,7 @@
   }
 
   edgecdp("sendEvent", { xdm: pageView })
-    .then(function (result) { return result.identity || edgecdp("getIdentity"); })
+    .then(function (result) { showSegments(result); return result.identity || edgecdp("getIdentity"); })
     .then(function (identity) {
       showIdentities(identity);
       root.dataset.pageview = "sent";
@@ -58,6 +61,21 @@
       .filter(function (code) { return code !== "ECID"; })
       .map(function (code) { return code + " " + identity[code]; });
     document.getElementById("identities").textContent = person.length ? person.join(" · ") : "nobody yet (anonymous)";
+  }
+
+  /**
+   * The segments the edge decided at this request (`result.profile.segments`): the greeting
+   * offers gift wrap to gift cart abandoners.
+   */
+  function showSegments(result) {
+    var profile = result && result.profile;
+    var ids = ((profile && profile.segments) || []).map(function (s) { return s.id; });
+    root.dataset.segments = JSON.stringify(ids);
+    if (ids.indexOf("gift-cart-abandoners") >= 0) {
+      var tier = profile.attributes && profile.attributes.loyalty && profile.attributes.loyalty.tier;
+      var greeting = document.querySelector("#greeting .wrap") || document.getElementById("greeting");
+      greeting.textContent = "Gift? Free gift wrap for " + (tier || "loyalty") + " members on the items in your cart.";
+    }
   }
 
   /** "sarah.rose@example.com" → "Sarah": the demo knows no names, only identities. */
@@ -101,6 +119,7 @@
         showSignedIn(name);
         try { sessionStorage.setItem("luma.signedIn", name); } catch (err) { /* see above */ }
         if (result.identity) showIdentities(result.identity);
+        showSegments(result);
         root.dataset.login = "done";
       },
       function (err) {
@@ -110,6 +129,104 @@
     return sent;
   }
   window.lumaLogin = lumaLogin;
+
+  // The cart: kept in this browser, bought from the header.
+  function cart() {
+    try { return JSON.parse(localStorage.getItem("luma.cart") || "[]"); } catch (err) { return []; }
+  }
+
+  function saveCart(items) {
+    try { localStorage.setItem("luma.cart", JSON.stringify(items)); } catch (err) { /* storage disabled */ }
+    var label = document.getElementById("cart-label");
+    if (label) label.textContent = items.length ? "Buy " + items.length + (items.length === 1 ? " item" : " items") : "Cart empty";
+    var button = document.getElementById("cart");
+    if (button) button.disabled = !items.length;
+  }
+
+  /** An XDM product list item for a card's product in a size. */
+  function item(card, size) {
+    var d = card.dataset;
+    return {
+      SKU: d.sku + "-" + size, name: d.name, priceTotal: Number(d.price), quantity: 1, currencyCode: "USD",
+      productCategories: [{ categoryID: d.category }],
+      _luma: { category: d.category.split("/")[0], size: size }
+    };
+  }
+
+  /** Adds a product (by SKU, as on its card) in a size: a `commerce.productListAdds` event. */
+  function lumaAddToCart(sku, size) {
+    var card = document.querySelector('.card[data-sku="' + sku + '"]');
+    if (!card) return Promise.reject(new Error("no product " + sku + " on this page"));
+    var line = item(card, size);
+    var sent = edgecdp("sendEvent", {
+      xdm: { eventType: "commerce.productListAdds", commerce: { productListAdds: { value: 1 } }, productListItems: [line] }
+    });
+    return sent.then(function (result) {
+      var items = cart().concat([line]);
+      saveCart(items);
+      root.dataset.cart = String(items.length);
+      showSegments(result);
+      return result;
+    });
+  }
+  window.lumaAddToCart = lumaAddToCart;
+
+  /** Buys the cart: a `commerce.purchases` event with the order. */
+  function lumaBuy() {
+    var items = cart();
+    if (!items.length) return Promise.reject(new Error("the cart is empty"));
+    var total = items.reduce(function (sum, i) { return sum + i.priceTotal; }, 0);
+    delete root.dataset.purchase;
+    return edgecdp("sendEvent", {
+      xdm: {
+        eventType: "commerce.purchases",
+        commerce: { purchases: { value: 1 }, order: { purchaseID: "WEB-" + Date.now(), currencyCode: "USD", priceTotal: total } },
+        productListItems: items
+      }
+    }).then(function (result) {
+      saveCart([]);
+      showSegments(result);
+      var greeting = document.querySelector("#greeting .wrap") || document.getElementById("greeting");
+      greeting.textContent = "Thank you for your order.";
+      root.dataset.purchase = "done";
+      return result;
+    }, function (err) {
+      root.dataset.purchase = "error:" + message(err);
+      throw err;
+    });
+  }
+  window.lumaBuy = lumaBuy;
+
+  // Size and "Add to cart" on every product card; the cart button in the header.
+  document.querySelectorAll(".card[data-sku]").forEach(function (card) {
+    var row = document.createElement("div");
+    row.className = "buy-row";
+    var id = "size-" + card.dataset.sku;
+    row.innerHTML = '<label for="' + id + '">Size</label> <select id="' + id + '" data-size>' +
+      ["S", "M", "L", "XL"].map(function (s) { return "<option" + (s === "L" ? " selected" : "") + ">" + s + "</option>"; }).join("") +
+      '</select> <button type="button" class="button small" data-add-to-cart>Add to cart</button>';
+    card.appendChild(row);
+  });
+  document.addEventListener("click", function (e) {
+    var add = e.target.closest && e.target.closest("[data-add-to-cart]");
+    if (!add) return;
+    var card = add.closest(".card");
+    lumaAddToCart(card.dataset.sku, card.querySelector("[data-size]").value)
+      .catch(function (err) { console.warn("[luma] add to cart not sent:", err); });
+  });
+  var account = document.getElementById("sign-in");
+  if (account) {
+    var cartButton = document.createElement("button");
+    cartButton.type = "button";
+    cartButton.id = "cart";
+    cartButton.className = "account";
+    cartButton.innerHTML = '<span id="cart-label">Cart empty</span>';
+    cartButton.addEventListener("click", function () {
+      lumaBuy().catch(function (err) { console.warn("[luma] purchase not sent:", err); });
+    });
+    account.parentNode.insertBefore(cartButton, account);
+  }
+  saveCart(cart());
 
   // The sign-in dialog.
   var dialog = document.getElementById("sign-in-dialog");
@@ -159,7 +276,7 @@
         commerce: { productViews: { value: 1 } },
         productListItems: [{ SKU: d.sku, name: d.name, priceTotal: Number(d.price), quantity: 1, productCategories: [{ categoryID: d.category }] }]
       }
-    }).then(function () { card.classList.add("viewed"); }, function (err) { console.warn("[luma] product view not sent:", err); });
+    }).then(function (result) { card.classList.add("viewed"); showSegments(result); }, function (err) { console.warn("[luma] product view not sent:", err); });
   });
 
   if (keep.length) {

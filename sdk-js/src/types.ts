@@ -201,10 +201,24 @@ export interface SendEventResult {
 
 /** The profile the edge keeps for a known visitor (attributes its segments and offers read). */
 export interface Profile {
-  /** The person's key, `namespace:id` (`CRMID:crm-1042`). */
+  /** The person's key, `namespace:id` (`CRMID:crm-1042`), or `ECID:...` while anonymous. */
   person: string;
   /** Merged profile attributes, nested by XDM path. */
   attributes: Record<string, unknown>;
+  /** The edge segments the visitor is in, as decided at this request (absent when none). */
+  segments?: SegmentMembership[];
+}
+
+/** A segment membership (XDM `segmentMembership` fields). */
+export interface SegmentMembership {
+  /** The segment's id (`gift-cart-abandoners`). */
+  id: string;
+  /** `realized` (entered at this request) or `existing`. */
+  status: "realized" | "existing";
+  /** When the visitor last qualified (RFC 3339). */
+  lastQualificationTime: string;
+  /** Until when it holds without new events (RFC 3339), when known. */
+  validUntil?: string;
 }
 
 /** An instance of the SDK. Calls made before `configure` are queued, never lost. */

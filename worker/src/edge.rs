@@ -63,6 +63,9 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             return to_worker(edge::unavailable(origin.as_deref(), &query, 2));
         }
     };
+    // The edge's clock: the wall clock plus a demo's fast-forward (0 outside demos). The outbox
+    // keeps the wall clock.
+    let edge_at = at.plus_millis(snapshot.clock_offset_ms);
     let body = req.bytes().await.unwrap_or_default();
     let cookie = req.headers().get("cookie")?;
     let method = req.method().to_string();
@@ -79,7 +82,7 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         body: &body,
     };
     let kv = env.kv("EDGE_STATE");
-    let outcome = match edge::begin(&env_core, &request, at, &Entropy(entropy())) {
+    let outcome = match edge::begin(&env_core, &request, edge_at, &Entropy(entropy())) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
             let views = match &kv {

@@ -460,10 +460,10 @@ macro_rules! delegate {
 impl Store for DecidingStore {
     fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<crate::store::Applied, StoreError> {
         let applied = self.inner.apply_batch(batch, received_at)?;
-        if applied.applied {
-            if let Err(e) = self.engine.after_batch(batch, self.engine.now()) {
-                tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
-            }
+        if applied.applied
+            && let Err(e) = self.engine.after_batch(batch, self.engine.now())
+        {
+            tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
         }
         Ok(applied)
     }

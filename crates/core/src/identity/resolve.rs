@@ -177,7 +177,7 @@ pub fn resolve(
             // Two devices' segment states become one person's (the login stitches them).
             if let Some(theirs) = &v.segments {
                 match segments.as_mut() {
-                    Some(ours) => ours.absorb(theirs.clone()),
+                    Some(ours) => ours.absorb(theirs),
                     None => segments = Some(theirs.clone()),
                 }
             }

@@ -112,8 +112,11 @@ enum AttrState {
     /// The latest value.
     Last(Option<(Timestamp, Value)>),
     /// Per value, `(day, count)` per day, and when it was last seen.
-    Frequent(Vec<(String, Vec<(i64, u64)>, Timestamp)>),
+    Frequent(Vec<Tally>),
 }
+
+/// One value's counts by day, and when it was last seen.
+type Tally = (String, Vec<(i64, u64)>, Timestamp);
 
 /// The values at a path, through arrays (`productListItems._luma.category`).
 fn values_at<'a>(v: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {

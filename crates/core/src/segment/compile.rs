@@ -64,6 +64,7 @@ impl Default for Options {
 
 /// What the compiler found out about a segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Whether the edge evaluates it (else only the origin does).
     pub edge_eligible: bool,
@@ -374,15 +375,15 @@ impl Compiler<'_> {
                 if negate && bindings.len() > 1 {
                     return Err(self.error(e.span, "`forall` over xEvent takes one binding"));
                 }
-                self.event_exists(first.pred.as_ref(), &bindings[1..], frames, negate, e.span)
+                self.event_exists(first.pred.as_ref(), &bindings[1..], &frames, negate, e.span)
             }
             ExprKind::Select { var, from, pred } if is_xevent(from) => {
                 let frames = vec![Frame::Profile, Frame::Event, Frame::EventAlias(var.clone())];
-                self.event_exists(Some(pred), &[], frames, false, e.span)
+                self.event_exists(Some(pred), &[], &frames, false, e.span)
             }
             ExprKind::Path(PathExpr { root: PathRoot::XEvent, segments }) => match segments.as_slice() {
                 [PathSegment::Filter(f)] => {
-                    self.event_exists(Some(f), &[], vec![Frame::Profile, Frame::Event], false, e.span)
+                    self.event_exists(Some(f), &[], &[Frame::Profile, Frame::Event], false, e.span)
                 }
                 _ => {
                     Err(self.error(e.span, "expected `xEvent[condition]` (the profile's events matching a condition)"))
@@ -417,7 +418,7 @@ impl Compiler<'_> {
         &mut self,
         pred: Option<&Expr>,
         more: &[super::ast::Binding],
-        frames: Vec<Frame>,
+        frames: &[Frame],
         negate: bool,
         span: Span,
     ) -> Result<Cond, CompileError> {
@@ -428,11 +429,11 @@ impl Compiler<'_> {
             let (w, rest) = self.split_window(p)?;
             window = w;
             for r in rest {
-                conds.push(self.bool_expr(r, &frames)?);
+                conds.push(self.bool_expr(r, frames)?);
             }
         }
         if !more.is_empty() {
-            conds.push(self.bindings(more, &frames, QuantifierKind::Exists)?);
+            conds.push(self.bindings(more, frames, QuantifierKind::Exists)?);
         }
         let mut step = and_of(conds);
         if negate {
@@ -630,8 +631,9 @@ impl Compiler<'_> {
         // A count against an integer constant folds exactly.
         if let (Some(HistoryValue { func: AggFn::Count, .. }), CExpr::Const(Value::Number(n))) =
             (history_value(agg), &rhs)
+            && let Some(n) = n.as_i64().and_then(|n| u32::try_from(n).ok())
         {
-            if let Some(n) = n.as_i64().and_then(|n| u32::try_from(n).ok()) {
+            {
                 let (pred, window) = self.history_pred(agg)?;
                 let _ = span;
                 return Ok(Cond::Leaf(self.push_leaf(Leaf::Count(CountLeaf { pred, window, op, n }), agg.span)?));
@@ -761,8 +763,10 @@ impl Compiler<'_> {
 
     /// A value operand: not a collection reached through an array.
     fn scalar(&mut self, e: &Expr, frames: &[Frame]) -> Result<(CExpr, Ty), CompileError> {
-        if let ExprKind::Path(p) = &e.kind {
-            if let Some(array) = self.array_crossed(p, frames) {
+        if let ExprKind::Path(p) = &e.kind
+            && let Some(array) = self.array_crossed(p, frames)
+        {
+            {
                 return Err(self.error(
                     e.span,
                     format!(
@@ -1104,8 +1108,10 @@ impl Compiler<'_> {
                 Ok((CExpr::Exists(Box::new(from), Box::new(p)), Ty::Bool))
             }
             ("count", []) => {
-                if let ExprKind::Path(p) = &target.kind {
-                    if let Some(PathSegment::Filter(cond)) = p.segments.last() {
+                if let ExprKind::Path(p) = &target.kind
+                    && let Some(PathSegment::Filter(cond)) = p.segments.last()
+                {
+                    {
                         let coll = Expr::new(
                             ExprKind::Path(PathExpr { root: p.root.clone(), segments: p.segments[..p.segments.len() - 1].to_vec() }),
                             target.span,

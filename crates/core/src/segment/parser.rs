@@ -65,9 +65,10 @@
 //! - **Comments**: `--` to the end of the line is ignored (an extension; the reference's seed is
 //!   written with them).
 //! - **Limits**: nesting is capped at [`MAX_NESTING`] levels (parentheses, calls, filters, `not`s,
-//!   nested literals, chains), so that no input can exhaust the stack: at the cap, parsing,
-//!   printing and dropping the tree take about 256 KiB of stack in a release build (1.5 MiB in a
-//!   debug build).
+//!   nested literals, chains; not the parentheses right around a quantifier, `select`, aggregate
+//!   or lambda, which the printer may add, so that it never nests deeper than its source), and no
+//!   input can exhaust the stack: at the cap, parsing, printing and dropping the tree take under
+//!   384 KiB of stack in a release build (1 MiB in a debug build).
 //!   The parser never panics; the first error is returned.
 
 #[path = "lexer.rs"]
@@ -109,11 +110,12 @@ pub const MAX_NESTING: usize = 64;
 /// do not fit (`date(2024, 13, 1)`, `COUNT(-1)`, 2^64).
 pub fn parse(source: &str) -> Result<Query, SegmentError> {
     let (tokens, end) = lexer::lex(source);
-    let mut parser = Parser { src: source, tokens, end, pos: 0, prev_end: 0, depth: 0 };
-    parser.query()
+    let mut parser = Parser { src: source, tokens, end, pos: 0, prev_end: 0, depth: 0, pending: None };
+    parser.query().map_err(|e| *e)
 }
 
-type R<T> = Result<T, SegmentError>;
+/// Errors are boxed inside the parser, which keeps the recursive functions' frames small.
+type R<T> = Result<T, Box<SegmentError>>;
 
 /// Words that end a value: after an aggregate word they mean it is a plain name (`count in x`).
 pub(super) fn ends_value(word: &str) -> bool {
@@ -180,6 +182,8 @@ struct Parser<'a> {
     /// The end of the last token consumed, for spans.
     prev_end: usize,
     depth: usize,
+    /// A primary already parsed, that the next [`Parser::primary`] returns (see [`Parser::paren`]).
+    pending: Option<Expr>,
 }
 
 impl<'a> Parser<'a> {
@@ -194,7 +198,7 @@ impl<'a> Parser<'a> {
     }
 
     fn start(&self) -> usize {
-        self.peek().span.start
+        self.pending.as_ref().map_or_else(|| self.peek().span.start, |pending| pending.span.start)
     }
 
     fn bump(&mut self) {
@@ -299,21 +303,27 @@ impl<'a> Parser<'a> {
 
     /// "expected `what` at line:column, found <the next token>", or the lexer's error if the
     /// next token is the character it could not read.
-    fn expected(&self, what: impl Into<String>) -> SegmentError {
+    fn expected(&self, what: impl Into<String>) -> Box<SegmentError> {
         let token = self.peek();
         let found = match &token.tok {
-            Tok::Invalid(error) => return error.clone(),
+            Tok::Invalid(error) => return Box::new(error.clone()),
             Tok::Eof => "the end of the text".to_string(),
             Tok::Str(s) => format!("the string {:?}", short(s)),
             _ => format!("{:?}", short(self.src.get(token.span.start..token.span.end).unwrap_or_default())),
         };
         let (line, column) = line_col(self.src, token.span.start);
-        SegmentError::Parse { line, column, expected: what.into(), found }
+        Box::new(SegmentError::Parse { line, column, expected: what.into(), found })
     }
 
-    fn out_of_range(&self, at: usize, what: &str, value: &dyn std::fmt::Display, allowed: &str) -> SegmentError {
+    fn out_of_range(&self, at: usize, what: &str, value: &dyn std::fmt::Display, allowed: &str) -> Box<SegmentError> {
         let (line, column) = line_col(self.src, at);
-        SegmentError::OutOfRange { line, column, what: what.into(), value: value.to_string(), allowed: allowed.into() }
+        Box::new(SegmentError::OutOfRange {
+            line,
+            column,
+            what: what.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        })
     }
 
     /// One level deeper; an error past [`MAX_NESTING`]. Errors end the parse, so only the
@@ -322,7 +332,7 @@ impl<'a> Parser<'a> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             let (line, column) = line_col(self.src, self.start());
-            return Err(SegmentError::TooDeep { line, column, limit: MAX_NESTING });
+            return Err(Box::new(SegmentError::TooDeep { line, column, limit: MAX_NESTING }));
         }
         Ok(())
     }
@@ -344,10 +354,15 @@ impl<'a> Parser<'a> {
 
     /// `( ident {, ident} ) =>` comes next.
     fn lambda_ahead(&self) -> bool {
-        if !self.at(P::LParen) {
+        self.lambda_at(0)
+    }
+
+    /// `( ident {, ident} ) =>` starts `at` tokens ahead.
+    fn lambda_at(&self, at: usize) -> bool {
+        if !self.punct_at(at, P::LParen) {
             return false;
         }
-        let mut i = 1;
+        let mut i = at + 1;
         loop {
             if self.word_at(i).is_none() {
                 return false;
@@ -358,6 +373,16 @@ impl<'a> Parser<'a> {
             } else {
                 return self.punct_at(i, P::RParen) && self.punct_at(i + 1, P::Arrow);
             }
+        }
+    }
+
+    /// An open-ended construct starts `at` tokens ahead: a quantifier, `select`, an aggregate
+    /// or a lambda, each of which extends as far right as it can.
+    fn open_at(&self, at: usize) -> bool {
+        match self.word_at(at) {
+            Some("exists" | "forall" | "select") => true,
+            Some(word) => agg_of(word).is_some() && self.aggregate_at(at),
+            None => self.lambda_at(at),
         }
     }
 
@@ -372,12 +397,17 @@ impl<'a> Parser<'a> {
         Ok(params)
     }
 
+    // The functions from here to `word` are the recursive path: each is split into a small head
+    // that recurses and a tail for the rarer work, so that frames stay small even in a debug
+    // build; rare forms have their own functions.
+
     fn expr(&mut self) -> R<Expr> {
         let start = self.start();
         let first = self.and()?;
-        if !self.at_kw("or") {
-            return Ok(first);
-        }
+        if self.at_kw("or") { self.or_rest(start, first) } else { Ok(first) }
+    }
+
+    fn or_rest(&mut self, start: usize, first: Expr) -> R<Expr> {
         let mut items = vec![first];
         while self.eat_kw("or") {
             items.push(self.and()?);
@@ -388,9 +418,10 @@ impl<'a> Parser<'a> {
     fn and(&mut self) -> R<Expr> {
         let start = self.start();
         let first = self.not()?;
-        if !self.at_kw("and") {
-            return Ok(first);
-        }
+        if self.at_kw("and") { self.and_rest(start, first) } else { Ok(first) }
+    }
+
+    fn and_rest(&mut self, start: usize, first: Expr) -> R<Expr> {
         let mut items = vec![first];
         while self.eat_kw("and") {
             items.push(self.not()?);
@@ -398,11 +429,8 @@ impl<'a> Parser<'a> {
         Ok(Expr::new(ExprKind::And(items), self.span_from(start)))
     }
 
-    // The functions from here to `word` are the recursive path: they stay small, and each rare
-    // form has its own function, so that a debug build's frames stay small too.
-
     fn not(&mut self) -> R<Expr> {
-        if !(self.at_kw("not") || self.at(P::Bang)) {
+        if self.pending.is_some() || !(self.at_kw("not") || self.at(P::Bang)) {
             return self.cmp();
         }
         let start = self.start();
@@ -422,6 +450,11 @@ impl<'a> Parser<'a> {
     fn cmp(&mut self) -> R<Expr> {
         let start = self.start();
         let lhs = self.postfix()?;
+        let operator = self.cmp_op().is_some() || ["in", "notIn", "like", "occurs"].iter().any(|w| self.at_word(w));
+        if operator { self.cmp_rest(start, lhs) } else { Ok(lhs) }
+    }
+
+    fn cmp_rest(&mut self, start: usize, lhs: Expr) -> R<Expr> {
         let kind = if let Some(op) = self.cmp_op() {
             self.bump();
             let rhs = self.postfix()?;
@@ -431,10 +464,8 @@ impl<'a> Parser<'a> {
             self.bump();
             let rhs = self.postfix()?;
             ExprKind::In { negated, lhs: Box::new(lhs), rhs: Box::new(rhs) }
-        } else if self.at_word("like") || self.at_word("occurs") {
-            self.like_or_occurs(lhs)?
         } else {
-            return Ok(lhs);
+            self.like_or_occurs(lhs)?
         };
         Ok(Expr::new(kind, self.span_from(start)))
     }
@@ -454,12 +485,15 @@ impl<'a> Parser<'a> {
 
     fn postfix(&mut self) -> R<Expr> {
         let start = self.start();
-        let mut expr = self.primary()?;
+        let expr = self.primary()?;
+        if self.at(P::Dot) || self.at(P::LBracket) { self.postfix_rest(start, expr) } else { Ok(expr) }
+    }
+
+    fn postfix_rest(&mut self, start: usize, mut expr: Expr) -> R<Expr> {
         let mut calls = 0;
         loop {
             if self.at(P::Dot) {
-                let call = self.punct_at(2, P::LParen);
-                if call {
+                if self.punct_at(2, P::LParen) {
                     // A chain of calls nests like parentheses do.
                     self.enter()?;
                     calls += 1;
@@ -528,21 +562,43 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> R<Expr> {
-        self.enter()?;
-        let start = self.start();
-        let expr = if self.at(P::LParen) && !self.lambda_ahead() {
+        if let Some(pending) = self.pending.take() {
+            return Ok(pending);
+        }
+        let paren = self.at(P::LParen) && !self.lambda_ahead();
+        // Parentheses around an open-ended construct (`(exists ...)`, `((K) => ...)`) do not
+        // count: the construct itself does, right after. The printer adds exactly those where a
+        // source may have none, so printing never nests deeper than what was parsed.
+        let counted = !(paren && self.open_at(1));
+        if counted {
+            self.enter()?;
+        }
+        let expr = if paren {
             self.paren()?
         } else {
+            let start = self.start();
             let kind = self.primary_kind()?;
             Expr::new(kind, self.span_from(start))
         };
-        self.leave();
+        if counted {
+            self.leave();
+        }
         Ok(expr)
     }
 
     /// `(expr)`: the expression itself (a tree has no parentheses).
     fn paren(&mut self) -> R<Expr> {
         self.bump();
+        if self.open_at(0) {
+            // `(exists ...)`, as the printer writes it: parse the construct right here, without a
+            // chain of expression levels on the stack in between; if more follows it inside the
+            // parentheses (`(exists X from a = b)`), the expression levels start from it.
+            let first = self.primary()?;
+            if self.eat(P::RParen) {
+                return Ok(first);
+            }
+            self.pending = Some(first);
+        }
         let inner = self.expr()?;
         self.expect(P::RParen, "')'")?;
         Ok(inner)
@@ -759,13 +815,18 @@ impl<'a> Parser<'a> {
     /// After an aggregate word: a value or `over` follows (`sum X.a over ...`, `count over ...`),
     /// rather than an operator, a filter or a call.
     fn aggregate_ahead(&self) -> bool {
-        match &self.peek_at(1).tok {
+        self.aggregate_at(0)
+    }
+
+    /// [`Parser::aggregate_ahead`] for an aggregate word `at` tokens ahead.
+    fn aggregate_at(&self, at: usize) -> bool {
+        match &self.peek_at(at + 1).tok {
             Tok::Ident(word) => *word == "over" || !ends_value(word),
             Tok::Str(_) | Tok::Int(_) | Tok::Float(_) | Tok::Param(_) | Tok::Punct(P::Caret) => true,
             // `sum(x)` is a function unless `over` follows the parentheses: `sum (x.a) over ...`.
             Tok::Punct(P::LParen) => {
                 let mut open = 0usize;
-                let mut i = 1;
+                let mut i = at + 1;
                 loop {
                     match self.peek_at(i).tok {
                         Tok::Punct(P::LParen) => open += 1,

@@ -415,10 +415,11 @@ impl Leaf {
         match (self, state) {
             (Leaf::Chain(c), LeafState::Chain { best, done, cancelled }) => {
                 let ts = event.order.ts;
-                if let Some((q, _)) = &c.absence {
-                    if done.is_some_and(|(_, end)| end < event.order) && q.holds(&scope) {
-                        *cancelled = true;
-                    }
+                if let Some((q, _)) = &c.absence
+                    && done.is_some_and(|(_, end)| end < event.order)
+                    && q.holds(&scope)
+                {
+                    *cancelled = true;
                 }
                 // From the last step to the first, so each step extends prefixes made of earlier
                 // events only (one event is never two steps of one match).

@@ -247,8 +247,9 @@ impl SegmentSet {
         let mut set = SegmentSet { skipped, ..SegmentSet::default() };
         let mut slots: Vec<Option<(Definition, Program)>> = compiled.into_iter().map(Some).collect();
         for old in order {
-            let (definition, program) = slots[old].take().expect("each index is placed once");
-            set.push(definition, program);
+            if let Some((definition, program)) = slots[old].take() {
+                set.push(definition, program);
+            }
         }
         set
     }
@@ -377,15 +378,15 @@ impl SegmentSet {
             if !need {
                 continue;
             }
+            let leaves: Vec<bool> =
+                seg.program.leaves.iter().zip(&st.leaves).map(|(l, s)| l.value(s, profile, now)).collect();
             let value = {
-                let st = state.segments.get(seg.id()).expect("slot made above");
-                let leaf = |l: usize| seg.program.leaves[l].value(&st.leaves[l], profile, now);
                 let member = |id: &str| {
                     state.segments.get(id).and_then(|s| s.membership.as_ref()).is_some_and(Membership::is_member)
                 };
-                seg.program.cond.value(profile, &leaf, &member)
+                seg.program.cond.value(profile, &|l| leaves.get(l).copied().unwrap_or(false), &member)
             };
-            let st = state.segments.get_mut(seg.id()).expect("slot made above");
+            let Some(st) = state.segments.get_mut(seg.id()) else { continue };
             let next = seg.program.leaves.iter().zip(&st.leaves).filter_map(|(l, s)| l.next_change(s, now)).min();
             st.due = next;
             let was = st.membership.as_ref().is_some_and(Membership::is_member);
@@ -419,10 +420,11 @@ impl SegmentSet {
                     } else {
                         ExitReason::WindowExpired
                     };
-                    let m = st.membership.as_mut().expect("was a member");
-                    m.status = Status::Exited;
-                    m.valid_until = None;
-                    m.exit_reason = Some(reason);
+                    if let Some(m) = st.membership.as_mut() {
+                        m.status = Status::Exited;
+                        m.valid_until = None;
+                        m.exit_reason = Some(reason);
+                    }
                     changed[i] = true;
                     exited[i] = true;
                     out.push(Transition {
@@ -435,9 +437,10 @@ impl SegmentSet {
                     });
                 }
                 (true, true) => {
-                    let m = st.membership.as_mut().expect("was a member");
-                    m.status = Status::Existing;
-                    m.valid_until = next;
+                    if let Some(m) = st.membership.as_mut() {
+                        m.status = Status::Existing;
+                        m.valid_until = next;
+                    }
                 }
                 (false, false) => {}
             }
@@ -740,7 +743,7 @@ impl ProfileSegments {
 
     /// Merges another profile's state into this one (an identity merge): per segment, the
     /// newer membership; leaf states are rebuilt by the next evaluation from what each kept.
-    pub fn absorb(&mut self, other: ProfileSegments) {
+    pub fn absorb(&mut self, other: &ProfileSegments) {
         self.seq = self.seq.max(other.seq);
         self.newest = self.newest.max(other.newest);
         for (id, theirs) in other.segments.iter() {

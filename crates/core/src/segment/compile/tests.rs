@@ -45,3 +45,63 @@ fn the_seed_segment_compiles_to_one_buffered_chain() {
     assert_eq!(p.report.profile_reads, ["_luma.preferredCategory", "_luma.preferredSize", "loyalty.tier"]);
     assert!(p.report.state_bytes <= 1024, "{}", p.report.state_bytes);
 }
+
+#[test]
+fn unknown_fields_and_type_errors_are_positioned() {
+    assert_eq!(
+        error("loyalty.tier = \"Gold\"\nand chain(xEvent, timestamp, [A: WHAT(eventTyp = \"commerce.purchases\")])"),
+        "unknown event field `eventTyp`: did you mean `eventType`? at 2:39"
+    );
+    assert_eq!(
+        error("loyalty.points = \"many\""),
+        "cannot compare `loyalty.points` (a number) with `\"many\"` (a string) at 1:1"
+    );
+    assert_eq!(error("homeAddress.city.equals(3)"), "expected a string, but `3` is a number at 1:25");
+    assert!(error("productListItems.SKU = \"X\"").contains("unknown profile attribute `productListItems`"));
+    assert!(error("chain(xEvent, timestamp, [A: WHAT(productListItems.SKU = \"X\")])").contains(
+        "reads through the array `productListItems`: use `exists I from productListItems where I.…` at 1:35"
+    ),);
+    assert_eq!(
+        error("if(loyalty.points > 3, \"a\", \"b\")"),
+        "a segment must be true or false, but `if(loyalty.points > 3, \"a\", \"b\")` is a string at 1:1"
+    );
+    assert!(error("chain(xEvent, timestamp, [A: WHAT(eventType = \"a\"), B: NOT WHAT(eventType = \"b\") WHEN(< 1 hour after X)])").contains("after A"));
+    assert!(error("xEvent[eventType = \"a\"].groupBy(x)").contains("computed attributes"));
+}
+
+#[test]
+fn shapes_and_reports() {
+    let fold =
+        compile_text("chain(xEvent, timestamp, [A: WHAT(eventType = \"a\") WHEN(< 24 hours before now) COUNT(5)])")
+            .unwrap();
+    let Leaf::Chain(c) = &fold.leaves[0].leaf else { panic!() };
+    assert_eq!(c.steps.len(), 5, "COUNT(5) is five steps");
+    assert_eq!(fold.leaves[0].mode, Mode::Fold);
+    assert!(fold.report.edge_eligible);
+
+    let count =
+        compile_text("xEvent[eventType = \"a\" and timestamp occurs < 7 days before now].count() >= 3").unwrap();
+    assert!(matches!(
+        count.leaves[0].leaf,
+        Leaf::Count(CountLeaf { n: 3, op: CmpOp::Ge, window: Window::Within(_), .. })
+    ));
+
+    let long = compile_text(
+        "xEvent[eventType = \"a\" and timestamp occurs < 365 days before now].sum(commerce.order.priceTotal) > 500",
+    )
+    .unwrap();
+    assert!(!long.report.edge_eligible);
+    assert_eq!(long.report.not_at_edge, ["its window of 365 days is longer than the edge's 90 days"]);
+
+    let unbounded = compile_text("let S = (sum X.commerce.order.priceTotal over X from xEvent where X.commerce.order.currencyCode = \"USD\") in (S > 100 and S < 1000)").unwrap();
+    assert_eq!(unbounded.leaves[0].mode, Mode::History);
+    assert!(!unbounded.report.edge_eligible);
+
+    let nine = (0..9).map(|i| format!("S{i}: WHAT(eventType = \"t{i}\")")).collect::<Vec<_>>().join(", ");
+    let long_chain = compile_text(&format!("chain(xEvent, timestamp, [{nine}])")).unwrap();
+    assert!(long_chain.report.edge_eligible, "nine steps at the edge: Adobe stops at six");
+    assert_eq!(long_chain.report.event_types.as_ref().map(Vec::len), Some(9));
+
+    let keyed = compile_text("chain(xEvent, timestamp, [A: WHAT(eventType = \"add\"), B: NOT WHAT(eventType = \"buy\") WHEN(< 2 hours after A)] BY commerce.cart.cartID)").unwrap();
+    assert!(matches!(keyed.leaves[0].mode, Mode::Buffer(_)), "a key needs the events");
+}
