@@ -394,6 +394,10 @@ impl Compiler<'_> {
                     if history_value(lhs).is_some() { (*op, lhs, rhs) } else { (flip(*op), rhs, lhs) };
                 self.history_compare(agg, op, other, e.span)
             }
+            _ if history_value(e).is_some() => Err(self.error(
+                e.span,
+                "an aggregate over xEvent is a number, not a condition: compare it (`... > 100`), or define it as a computed attribute",
+            )),
             ExprKind::Let { name, value, body } if history_value(value).is_some() => {
                 let frames =
                     vec![Frame::Profile, Frame::Elem { name: Some(name.clone()), ty: Ty::Any, base: Base::Other }];

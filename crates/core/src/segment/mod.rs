@@ -15,6 +15,7 @@ pub mod ast;
 pub mod compile;
 pub mod error;
 pub mod expr;
+mod lexer;
 pub mod parser;
 pub mod print;
 pub mod program;

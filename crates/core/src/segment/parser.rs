@@ -71,20 +71,17 @@
 //!   384 KiB of stack in a release build (1 MiB in a debug build).
 //!   The parser never panics; the first error is returned.
 
-#[path = "lexer.rs"]
-mod lexer;
-
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::ast::{
     AggFn, Binding, Chain, CmpOp, Direction, Expr, ExprKind, Literal, OccursSpec, PathExpr, PathRoot, PathSegment,
     QuantifierKind, Query, RelativeTime, Span, Step, TimeRef, Unit, When,
 };
 use super::error::{SegmentError, line_col};
-use lexer::{P, Tok, Token};
+use super::lexer::{self, P, Tok, Token};
 
 /// The deepest nesting a definition may have (see [`SegmentError::TooDeep`]).
 pub const MAX_NESTING: usize = 64;

@@ -3,8 +3,9 @@
 //! The output parses back to an equal tree (`parse(print(q)) == q`, spans aside) for every tree
 //! [`parse`](super::parse) produces. Canonical means: lowercase `chain`, `and`, `or`, `not(...)`
 //! and time words, uppercase step words (`WHAT`, `WHEN`, `COUNT`, `WHERE`, `NOT`, `BY`), double
-//! quotes, one space around operators, `, ` between items, parentheses only where precedence
-//! needs them, and step clauses in the order `WHAT WHEN COUNT WHERE`. Comments are not kept.
+//! quotes, one space around operators, `, ` between items, parentheses where precedence needs
+//! them (and around a quantifier, `select`, aggregate or lambda unless brackets or the end of the
+//! text close it), and step clauses in the order `WHAT WHEN COUNT WHERE`. Comments are not kept.
 //!
 //! Hand-built trees round-trip too when they respect what the parser can express: `And`/`Or`
 //! with two or more operands, non-empty parameter and step lists, `Up(n)` with `n ≥ 1`, names that

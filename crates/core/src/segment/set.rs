@@ -79,6 +79,12 @@ pub enum DefinitionError {
         /// The ids around the cycle.
         cycle: Vec<String>,
     },
+    /// The text is longer than [`MAX_DEFINITION_BYTES`].
+    #[error("the definition is {bytes} bytes long; at most {MAX_DEFINITION_BYTES} are accepted")]
+    TooLong {
+        /// Its length.
+        bytes: usize,
+    },
     /// Its id is empty, too long or has characters other than letters, digits, `-`, `_`, `.`.
     #[error("the id {id:?} must be 1–128 letters, digits, '-', '_' or '.'")]
     BadId {
@@ -132,6 +138,9 @@ pub struct Skipped {
     pub error: DefinitionError,
 }
 
+/// The longest definition text accepted (64 KiB): parsing memory grows with the text.
+pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
+
 /// Compiles one definition on its own (references are not checked).
 ///
 /// # Errors
@@ -140,6 +149,9 @@ pub fn compile_definition(def: &Definition, schema: &Schema, options: &Options) 
     let valid_id = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if def.id.is_empty() || def.id.len() > 128 || !def.id.chars().all(valid_id) {
         return Err(DefinitionError::BadId { id: def.id.clone() });
+    }
+    if def.pql.len() > MAX_DEFINITION_BYTES {
+        return Err(DefinitionError::TooLong { bytes: def.pql.len() });
     }
     let query = parse(&def.pql)?;
     compile(&query, &def.pql, schema, options).map_err(DefinitionError::Compile)
@@ -150,6 +162,12 @@ pub fn compile_definition(def: &Definition, schema: &Schema, options: &Options) 
 pub struct SegmentSet {
     segments: Vec<Segment>,
     by_id: ObjectMap<usize>,
+    /// Per segment, the segments referencing it.
+    dependents: Vec<Vec<usize>>,
+    /// The segments reading the profile.
+    profile_readers: Vec<usize>,
+    /// A hash of the ids and versions, in order.
+    fingerprint: u64,
     by_type: ObjectMap<Vec<usize>>,
     any_event: Vec<usize>,
     profile_reads: Vec<Vec<String>>,
@@ -256,7 +274,7 @@ impl SegmentSet {
 
     fn push(&mut self, definition: Definition, program: Program) {
         let i = self.segments.len();
-        let deps = program.report.depends_on.iter().filter_map(|d| self.by_id.get(d).copied()).collect();
+        let deps: Vec<usize> = program.report.depends_on.iter().filter_map(|d| self.by_id.get(d).copied()).collect();
         match &program.report.event_types {
             Some(types) => types.iter().for_each(|t| self.by_type.get_or_insert_with(t, Vec::new).push(i)),
             None if !program.leaves.is_empty() => self.any_event.push(i),
@@ -271,6 +289,14 @@ impl SegmentSet {
         }
         self.by_id.insert(definition.id.clone(), i);
         let version = definition.version();
+        self.dependents.push(Vec::new());
+        for &d in &deps {
+            self.dependents[d].push(i);
+        }
+        if reads_profile {
+            self.profile_readers.push(i);
+        }
+        self.fingerprint = fnv(format!("{:x}:{}:{version:x}", self.fingerprint, definition.id).as_bytes());
         self.segments.push(Segment { definition, version, program, reads_profile, deps });
     }
 
@@ -357,27 +383,36 @@ impl SegmentSet {
         let profile_hash = self.profile_hash(profile);
         let profile_changed = state.profile_hash != profile_hash;
         state.profile_hash = profile_hash;
-        // Entered at an earlier evaluation: now staying.
-        for m in state.segments.values_mut().filter_map(|s| s.membership.as_mut()) {
-            if m.status == Status::Realized {
+        // Entered at the previous evaluation: now staying.
+        for id in std::mem::take(&mut state.realized) {
+            if let Some(m) = state.segments.get_mut(&id).and_then(|s| s.membership.as_mut()) {
                 m.status = Status::Existing;
             }
         }
-        let mut changed = vec![false; self.segments.len()];
+        // Only the segments that can have changed are looked at: touched by an event, due by
+        // time, reading a changed attribute, new or changed (a set this state has not seen), or
+        // referencing one that changed (added as found: dependents come later in the order).
+        let all = state.set_fingerprint != self.fingerprint;
+        let mut candidates: BTreeSet<usize> = if all { (0..self.segments.len()).collect() } else { touched.0.clone() };
+        if profile_changed {
+            candidates.extend(self.profile_readers.iter().copied());
+        }
+        if state.due_min.is_some_and(|d| d <= now) {
+            for (id, st) in state.segments.iter() {
+                if st.due.is_some_and(|d| d <= now) {
+                    candidates.extend(self.by_id.get(id).copied());
+                }
+            }
+        }
+        state.set_fingerprint = self.fingerprint;
+        let scanned = all || state.due_min.is_some_and(|d| d <= now);
+        let mut new_dues: Option<Timestamp> = None;
         let mut exited = vec![false; self.segments.len()];
         let mut out = Vec::new();
-        for (i, seg) in self.segments.iter().enumerate() {
-            let fresh = state.segments.get(seg.id()).is_none_or(|s| s.version != seg.version);
+        while let Some(i) = candidates.pop_first() {
+            let seg = &self.segments[i];
             let st = state.slot(seg);
             let due = st.due.filter(|d| *d <= now);
-            let need = fresh
-                || touched.0.contains(&i)
-                || due.is_some()
-                || (profile_changed && seg.reads_profile)
-                || seg.deps.iter().any(|&d| changed[d]);
-            if !need {
-                continue;
-            }
             let leaves: Vec<bool> =
                 seg.program.leaves.iter().zip(&st.leaves).map(|(l, s)| l.value(s, profile, now)).collect();
             let value = {
@@ -389,6 +424,10 @@ impl SegmentSet {
             let Some(st) = state.segments.get_mut(seg.id()) else { continue };
             let next = seg.program.leaves.iter().zip(&st.leaves).filter_map(|(l, s)| l.next_change(s, now)).min();
             st.due = next;
+            new_dues = match (new_dues, next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let was = st.membership.as_ref().is_some_and(Membership::is_member);
             // A change found because time passed happened when it fell due, not when we looked.
             let at = if touched.0.contains(&i) || profile_changed { now } else { due.unwrap_or(now) };
@@ -400,7 +439,8 @@ impl SegmentSet {
                         valid_until: next,
                         exit_reason: None,
                     });
-                    changed[i] = true;
+                    candidates.extend(self.dependents[i].iter().copied());
+                    state.realized.push(seg.id().to_owned());
                     out.push(Transition {
                         segment: seg.id().to_owned(),
                         version: seg.version,
@@ -425,7 +465,7 @@ impl SegmentSet {
                         m.valid_until = None;
                         m.exit_reason = Some(reason);
                     }
-                    changed[i] = true;
+                    candidates.extend(self.dependents[i].iter().copied());
                     exited[i] = true;
                     out.push(Transition {
                         segment: seg.id().to_owned(),
@@ -445,8 +485,18 @@ impl SegmentSet {
                 (false, false) => {}
             }
         }
-        // Segments removed from the set leave no state behind.
-        state.segments.retain(|id, _| self.by_id.contains_key(id));
+        if all {
+            // Segments removed from the set leave no state behind.
+            state.segments.retain(|id, _| self.by_id.contains_key(id));
+        }
+        state.due_min = if scanned {
+            state.segments.values().filter_map(|s| s.due).min()
+        } else {
+            match (state.due_min, new_dues) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
         out
     }
 
@@ -695,6 +745,15 @@ pub struct ProfileSegments {
     /// Per segment id.
     #[serde(rename = "s", default)]
     pub segments: ObjectMap<SegmentState>,
+    /// The set the state was last decided with (a new one looks at every segment once).
+    #[serde(rename = "f", default)]
+    pub set_fingerprint: u64,
+    /// The earliest `due` of any segment, or earlier.
+    #[serde(rename = "m", default)]
+    pub due_min: Option<Timestamp>,
+    /// Segments entered at the last evaluation (`realized`, `existing` from the next one).
+    #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
+    pub realized: Vec<String>,
 }
 
 fn epoch() -> Timestamp {
@@ -711,7 +770,15 @@ impl ProfileSegments {
     /// A profile that has seen nothing.
     #[must_use]
     pub fn new() -> ProfileSegments {
-        ProfileSegments { seq: 0, newest: epoch(), profile_hash: 0, segments: ObjectMap::new() }
+        ProfileSegments {
+            seq: 0,
+            newest: epoch(),
+            profile_hash: 0,
+            segments: ObjectMap::new(),
+            set_fingerprint: 0,
+            due_min: None,
+            realized: Vec::new(),
+        }
     }
 
     /// The state slot for a segment, reset when its definition changed (memberships are kept,
@@ -750,6 +817,7 @@ impl ProfileSegments {
             match self.segments.get_mut(id) {
                 None => {
                     self.segments.insert(id.clone(), theirs.clone());
+                    self.set_fingerprint = 0;
                 }
                 Some(ours) if ours.version == theirs.version => {
                     for (a, b) in ours.leaves.iter_mut().zip(&theirs.leaves) {
@@ -759,8 +827,8 @@ impl ProfileSegments {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     };
-                    // Force a fresh decision with the merged state.
-                    self.profile_hash = self.profile_hash.wrapping_add(1);
+                    // Force a fresh decision of every segment with the merged state.
+                    self.set_fingerprint = 0;
                 }
                 Some(_) => {}
             }

@@ -105,3 +105,59 @@ fn shapes_and_reports() {
     let keyed = compile_text("chain(xEvent, timestamp, [A: WHAT(eventType = \"add\"), B: NOT WHAT(eventType = \"buy\") WHEN(< 2 hours after A)] BY commerce.cart.cartID)").unwrap();
     assert!(matches!(keyed.leaves[0].mode, Mode::Buffer(_)), "a key needs the events");
 }
+
+/// What the compiler makes of each verbatim example of the reference (they all parse): the ones
+/// that name fields outside XDM, compute values instead of conditions, or build affinity maps
+/// are refused with a reason; the rest compile to the expected shapes.
+#[test]
+fn every_verbatim_example_compiles_or_is_refused_with_a_reason() {
+    use crate::segment::parser::tests::EXAMPLES;
+    let expected: &[(&str, Result<&str, &str>)] = &[
+        ("1", Ok("chain of 1 step, today: folded")),
+        ("2", Ok("profile predicate")),
+        ("3", Ok("chain of 1 step, today: folded")),
+        ("4", Ok("chain of 2 steps, today: folded")),
+        ("5", Ok("chain of 1 step, within 1 day (inclusive): folded")),
+        ("6", Ok("")),
+        ("7", Ok("chain of 1 step, any time: folded")),
+        ("8", Ok("chain of 1 step, any time: folded")),
+        ("9", Ok("chain of 1 step, any time: folded")),
+        ("10", Ok("chain of 1 step, within 1 day: folded")),
+        ("11", Ok("chain of 1 step, within 1 day: folded")),
+        ("12", Ok("chain of 5 steps, within 1 day: folded")),
+        ("13", Ok("chain of 5 steps, within 1 day: folded")),
+        ("14", Ok("chain of 1 step, within 1 day: folded")),
+        ("15", Ok("")),
+        ("16", Err("unknown event field `externalSegmentMapProperty`")),
+        ("17", Ok("chain of 1 step, within 7 days: folded")),
+        ("18", Err("is a number, not a condition")),
+        ("19", Err("is a number, not a condition")),
+        ("20", Err("not supported in segments")),
+        ("21", Err("a segment must be true or false")),
+        ("22", Ok("chain of 3 steps, any time: folded")),
+        ("23", Err("unknown event field `commerce.item`")),
+        ("24", Ok("chain of 1 step, any time: buffered")),
+        ("25", Ok("sum of events any time: over the whole history (origin only)")),
+        ("26a", Err("unknown profile attribute `X`")),
+        ("26b", Err("unknown profile attribute `product`")),
+        ("26c", Err("unknown profile attribute `product`")),
+        ("27", Ok("chain of 1 step, any time: folded")),
+        ("28", Ok("chain of 1 step, any time: folded")),
+    ];
+    assert_eq!(expected.len(), EXAMPLES.len());
+    for ((n, text), (m, want)) in EXAMPLES.iter().zip(expected) {
+        assert_eq!(n, m);
+        match (compile_text(text), want) {
+            (Ok(p), Ok("")) => assert!(p.leaves.is_empty() && !p.report.depends_on.is_empty(), "#{n}: {:?}", p.report),
+            (Ok(p), Ok(part)) => {
+                assert!(
+                    p.report.parts.iter().any(|x| x.starts_with(part)),
+                    "#{n}: {:?} has no part starting {part:?}",
+                    p.report.parts
+                )
+            }
+            (Err(e), Err(why)) => assert!(e.message.contains(why), "#{n}: {e} does not say {why:?}"),
+            (got, _) => panic!("#{n}: {text}: unexpected {got:?}"),
+        }
+    }
+}

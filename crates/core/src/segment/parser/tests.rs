@@ -8,7 +8,7 @@ use super::super::{SegmentError, parse, print};
 use super::MAX_NESTING;
 
 /// Every verbatim example of reference (b), by number; #26 is three expressions.
-pub(super) const EXAMPLES: [(&str, &str); 30] = [
+pub(crate) const EXAMPLES: [(&str, &str); 30] = [
     ("1", r#"CHAIN(xEvent, timestamp, [C0: WHAT(eventType.equals("commerce.checkouts", false)) WHEN(today)])"#),
     ("2", r#"homeAddress.country.equals("US", false)"#),
     (
