@@ -101,6 +101,16 @@ for (const host of ["native", "worker"]) {
         assert.equal(exited.exitReason, "negating_event");
         const segment = await admin(origin, "GET", `/api/segments/${GIFT}`);
         assert.deepEqual(segment.body.sizeOverTime.map((p) => p.size), [1, 0], "in, then out");
+        // The edge's own decisions reach the origin too (with its batches, which may still be on
+        // their way). The worker keeps its own state and saw her enter at her next page; the
+        // native edge reads the state the origin's timer had already moved, so only the exit at
+        // the purchase is its own decision.
+        const expected = host === "worker" ? "realized,-|exited,negating_event" : "exited,negating_event";
+        await eventually(async () => {
+          const r = await admin(origin, "GET", `/api/segments/${GIFT}`);
+          const fromEdge = r.body.transitions.filter((t) => t.source.startsWith("edge:") && t.profile.id === "crm-1042");
+          return fromEdge.map((t) => `${t.status},${t.reason || "-"}`).reverse().join("|") === expected;
+        }, `the edge's decisions at the origin: ${expected}`);
       } finally {
         await browser.close();
       }

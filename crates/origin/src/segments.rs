@@ -508,6 +508,7 @@ impl Store for DecidingStore {
         profile_keys(&self) -> Result<Vec<IdentityKey>, StoreError>;
         segment_members(&self, segment: &str, limit: usize, after: Option<&IdentityKey>) -> Result<(Vec<crate::store::SegmentMember>, u64), StoreError>;
         segment_history(&self, segment: &str) -> Result<Vec<(Timestamp, bool)>, StoreError>;
+        segment_transitions(&self, segment: &str, limit: usize) -> Result<Vec<crate::store::TransitionRow>, StoreError>;
         meta(&self, key: &str) -> Result<Option<i64>, StoreError>;
         set_meta(&self, key: &str, value: i64) -> Result<(), StoreError>;
     }

@@ -953,7 +953,9 @@ impl Compiler<'_> {
             if at + 1 != p.segments.len() {
                 return Err(self.error(span, "a path cannot continue after a filter `[...]`"));
             }
-            let PathSegment::Filter(cond) = &p.segments[at] else { unreachable!("position found a filter") };
+            let Some(PathSegment::Filter(cond)) = p.segments.get(at) else {
+                return Err(self.error(span, "expected a filter `[...]`"));
+            };
             let coll_path = PathExpr { root: p.root.clone(), segments: p.segments[..at].to_vec() };
             let coll = Expr::new(ExprKind::Path(coll_path), span);
             let (from, ty, base) = self.collection(&coll, frames)?;

@@ -115,7 +115,8 @@ pub(super) async fn upsert(State(app): State<AppState>, headers: HeaderMap, body
     }
 }
 
-/// `GET /api/segments/{id}`: the definition, its report, its size and its size over time.
+/// `GET /api/segments/{id}`: the definition, its report, its size, its size over time (the
+/// origin's decisions) and its latest 100 entries and exits from every source.
 pub(super) async fn one(State(app): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let result = async {
         authorize(&app, &headers)?;
@@ -132,12 +133,14 @@ pub(super) async fn one(State(app): State<AppState>, headers: HeaderMap, Path(id
                     serde_json::json!({ "at": at, "size": running })
                 })
                 .collect();
+            let transitions = engine.store().segment_transitions(&id, 100)?;
             Ok(Some(serde_json::json!({
                 "segment": s,
                 "version": format!("{:016x}", s.definition.version()),
                 "report": engine.report(&id),
                 "audienceSize": size,
                 "sizeOverTime": over_time,
+                "transitions": transitions,
             })))
         })
         .await

@@ -226,6 +226,24 @@ pub struct SegmentOutcome {
     pub drop: Vec<IdentityKey>,
 }
 
+/// An entry into or an exit from a segment, as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionRow {
+    /// The profile.
+    pub profile: IdentityKey,
+    /// `realized` or `exited`.
+    pub status: String,
+    /// When it happened.
+    pub at: Timestamp,
+    /// Why, for an exit.
+    pub reason: Option<String>,
+    /// Who decided it: `origin`, or `edge:<name>`.
+    pub source: String,
+    /// When it was logged.
+    pub recorded_at: Timestamp,
+}
+
 /// A member of a segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -493,6 +511,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
     fn segment_history(&self, segment: &str) -> Result<Vec<(Timestamp, bool)>, StoreError>;
+
+    /// A segment's latest entries and exits, newest first, from every source (`origin`, and
+    /// `edge:<name>` for what edges reported).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn segment_transitions(&self, segment: &str, limit: usize) -> Result<Vec<TransitionRow>, StoreError>;
 
     /// A number the origin keeps about itself (`segments_fingerprint`).
     ///

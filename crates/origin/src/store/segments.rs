@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::graph::{browsers, members_of, person_of};
 use super::profile::{fragments_of, merge_fragment};
-use super::{MembershipRow, SegmentInput, SegmentMember, SegmentOutcome, StoreError, StoredSegment};
+use super::{MembershipRow, SegmentInput, SegmentMember, SegmentOutcome, StoreError, StoredSegment, TransitionRow};
 
 /// Migration 5.
 pub(super) const MIGRATION: &str = "CREATE TABLE segments (
@@ -347,6 +347,24 @@ pub(super) fn history(conn: &Connection, segment: &str) -> Result<Vec<(Timestamp
         "SELECT at, status FROM segment_transitions WHERE segment_id = ?1 AND source = 'origin' ORDER BY at, seq",
     )?;
     let rows = stmt.query_map([segment], |r| Ok((Timestamp(r.get(0)?), r.get::<_, String>(1)? == "realized")))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn transitions(conn: &Connection, segment: &str, limit: usize) -> Result<Vec<TransitionRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ns, id, status, at, reason, source, recorded_at FROM segment_transitions
+         WHERE segment_id = ?1 ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![segment, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok(TransitionRow {
+            profile: IdentityKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+            status: r.get(2)?,
+            at: Timestamp(r.get(3)?),
+            reason: r.get(4)?,
+            source: r.get(5)?,
+            recorded_at: Timestamp(r.get(6)?),
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

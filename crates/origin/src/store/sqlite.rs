@@ -739,6 +739,10 @@ impl Store for SqliteStore {
         segments::history(&*self.conn()?, segment)
     }
 
+    fn segment_transitions(&self, segment: &str, limit: usize) -> Result<Vec<super::TransitionRow>, StoreError> {
+        segments::transitions(&*self.conn()?, segment, limit)
+    }
+
     fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
         Ok(self.conn()?.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
