@@ -82,11 +82,15 @@ for (const host of ["native", "worker"]) {
         assert.ok(gift.validUntil > gift.lastQualificationTime, "valid until the 7-day window ends");
 
         // The edge decides lazily: her next page says so (the worker picks up the clock with its snapshot).
+        let seen = [];
         await eventually(async () => {
           await page.goto(url("/"));
           await page.waitForFunction(() => document.documentElement.dataset.pageview === "sent");
-          return (await pageSegments(page)).includes(GIFT);
-        }, "the edge has Sarah in the audience", 20_000);
+          seen = await pageSegments(page);
+          return seen.includes(GIFT);
+        }, "the edge has Sarah in the audience", 20_000).catch((e) => {
+          throw new Error(`${e.message}; the edge's last answer: ${JSON.stringify(seen)}`);
+        });
         assert.match(await page.textContent("#greeting"), /Gift\? Free gift wrap for Bronze members/);
 
         // She buys the sweatshirt: out at once, at the edge and at the origin.

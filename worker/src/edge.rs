@@ -100,13 +100,12 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             worker::console_log!("edge refused {path}: {status} {code} {detail}");
         }
     }
+    // Views are written before answering: the visitor's next request (an add to cart, then a
+    // login a moment later) must find what this one decided, segment state included.
     if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
-        let writes: Vec<_> = outcome.view_writes().map(|(k, v)| (k.clone(), v.clone())).collect();
-        ctx.wait_until(async move {
-            for (key, view) in writes {
-                state::store(&kv, &key, &view).await;
-            }
-        });
+        for (key, view) in outcome.view_writes() {
+            state::store(&kv, key, view).await;
+        }
     }
     let batch = (!outcome.records.is_empty()).then(|| SyncBatch::new(&b.edge_name, at, entropy(), outcome.records));
     let kv = env.kv("EDGE_STATE").ok();

@@ -1,9 +1,10 @@
 //! The definitions snapshot: everything an edge needs to serve, versioned, built by the origin
 //! and shipped to every edge.
 //!
-//! For now it holds the datastreams (what a `configId` means: which org names the cookies,
-//! which page origins may call with credentials) and the request limits. Later capabilities add
-//! compiled segments, activities and policies.
+//! It holds the datastreams (what a `configId` means: which org names the cookies, which page
+//! origins may call with credentials), the request limits, the identity rules, recent deletions,
+//! the profile settings, and the edge-eligible segment definitions (compiled by each edge when
+//! it loads the snapshot). Later capabilities add activities and policies.
 //!
 //! A snapshot is *built* from a [`SnapshotConfig`]: loading is tolerant, so one bad datastream
 //! is skipped with a [`SnapshotWarning`] naming it and the rest keep serving.

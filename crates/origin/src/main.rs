@@ -53,7 +53,8 @@ enum Command {
     /// the others are imported, and the command then exits with status 1. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
-    /// Check a configuration file and print the datastreams it defines (with any problems).
+    /// Check a configuration file: print its datastreams, computed attributes and segments (where
+    /// each segment is evaluated, its state per profile), and every problem (exit status 1).
     CheckConfig {
         /// The configuration file (TOML); the embedded demo configuration when omitted.
         #[arg(long, env = "EDGECDP_CONFIG")]
@@ -403,14 +404,34 @@ fn main() -> anyhow::Result<()> {
                     origins.join(", ")
                 ));
             }
-            for w in &warnings {
-                out.push_str(&format!("problem: {w}\n"));
+            let mut problems: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+            // Segments and computed attributes, compiled as the origin will.
+            let schema = edgecdp_origin::segments::schema_for(&config);
+            let (_, computed_errors) = edgecdp_core::profile::computed::Computed::compile(&config.computed, &schema);
+            problems.extend(computed_errors.iter().map(ToString::to_string));
+            for c in &config.computed {
+                out.push_str(&format!("computed attribute {}: {:?} over {} days\n", c.path, c.function, c.window_days));
+            }
+            let options = edgecdp_core::segment::compile::Options { exact_buffers: true, ..Default::default() };
+            let set = edgecdp_core::segment::set::SegmentSet::load(&config.segments, &schema, &options);
+            for s in set.segments() {
+                let r = s.report();
+                let place = if r.edge_eligible {
+                    "edge and origin".to_owned()
+                } else {
+                    format!("origin only ({})", r.not_at_edge.join("; "))
+                };
+                out.push_str(&format!("segment {}: {place}; {} bytes of state per profile\n", s.id(), r.state_bytes));
+            }
+            problems.extend(set.skipped().iter().map(|s| format!("segment {}: {}", s.id, s.error)));
+            for p in &problems {
+                out.push_str(&format!("problem: {p}\n"));
             }
             std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
-            if warnings.is_empty() {
+            if problems.is_empty() {
                 Ok(())
             } else {
-                anyhow::bail!("{} problem(s) in the configuration", warnings.len())
+                anyhow::bail!("{} problem(s) in the configuration", problems.len())
             }
         }
     }
