@@ -4,21 +4,7 @@
 // origin's 360° view shows web, CRM and loyalty values, each with its source.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { ROOT, admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker } from "./support.mjs";
-
-/** Uploads a demo data file to a dataset through the admin API. */
-async function upload(origin, dataset, file, contentType) {
-  const r = await fetch(`${origin.url}/api/datasets/${dataset}/batches`, {
-    method: "POST",
-    headers: { authorization: "Bearer demo-admin-key", "content-type": contentType },
-    body: readFileSync(join(ROOT, "demo-data", file)),
-  });
-  const body = await r.json();
-  assert.equal(r.status, 200, JSON.stringify(body));
-  return body;
-}
+import { admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, uploadDemoData } from "./support.mjs";
 
 for (const host of ["native", "worker"]) {
   describe(`profiles, ${host} edge`, () => {
@@ -29,8 +15,8 @@ for (const host of ["native", "worker"]) {
     before(async () => {
       origin = await startOrigin();
       if (host === "worker") worker = await startWorker(origin.url);
-      await upload(origin, "crm-contacts", "crm-contacts.csv", "text/csv");
-      await upload(origin, "loyalty", "loyalty.csv", "text/csv");
+      await uploadDemoData(origin, "crm-contacts", "crm-contacts.csv");
+      await uploadDemoData(origin, "loyalty", "loyalty.csv");
     });
     after(async () => {
       await worker?.stop();

@@ -3,7 +3,7 @@
 // starts what it needs and stops it. `cargo xtask test` sets EDGECDP_BIN, EDGECDP_WORKER_DIR and
 // CHROMIUM_PATH; the defaults work from the repository root after a build.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -179,7 +179,6 @@ export async function identityCookie(context, url) {
 /** Decodes an identity cookie value with the core (the browser Wasm build, in Node). */
 export async function decodeCookie(value) {
   const glue = await import(new URL("../../sdk-js/wasm/edgecdp_wasm.js", import.meta.url));
-  const { readFileSync } = await import("node:fs");
   glue.initSync({ module: readFileSync(new URL("../../sdk-js/wasm/edgecdp_wasm_bg.wasm", import.meta.url)) });
   const r = glue.decodeIdentityCookie(value);
   if (!r.ok) throw new Error(`the identity cookie does not decode: ${r.error.message}`);
@@ -195,4 +194,17 @@ export async function admin(origin, method, path, body) {
   });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Uploads a demo data file (`demo-data/`) to a dataset through the admin API; fails the test unless it is imported. */
+export async function uploadDemoData(origin, dataset, file) {
+  const contentType = file.endsWith(".csv") ? "text/csv" : "application/x-ndjson";
+  const r = await fetch(`${origin.url}/api/datasets/${dataset}/batches`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${DEMO_SECRETS.admin}`, "content-type": contentType },
+    body: readFileSync(join(ROOT, "demo-data", file)),
+  });
+  const body = await r.json();
+  if (r.status !== 200) throw new Error(`upload of ${file} to ${dataset}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
 }

@@ -82,9 +82,13 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         body: &body,
     };
     let kv = env.kv("EDGE_STATE");
+    let mut visitor_guard = None;
     let outcome = match edge::begin(&env_core, &request, edge_at, &Entropy(entropy())) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
+            // One request of a visitor at a time in this isolate: its views are read, decided
+            // and written back before the next one reads them (a page view and a click at once).
+            visitor_guard = Some(lock_visitor(pending.ecid().to_string()).await);
             let views = match &kv {
                 Ok(kv) => state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await,
                 Err(e) => {
@@ -104,9 +108,19 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
     // login a moment later) must find what this one decided, segment state included.
     if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
         for (key, view) in outcome.view_writes() {
-            state::store(&kv, key, view).await;
+            let mut view = view.clone();
+            // A concurrent request of this visitor may have written since this one read (a page
+            // view and a click): KV has no transactions, so keep what it decided too, merged.
+            if let (Some(ours), Some(theirs)) =
+                (view.segments.as_mut(), state::cached(&kv, key).await.and_then(|v| v.segments))
+                && theirs != *ours
+            {
+                ours.absorb(&theirs);
+            }
+            state::store(&kv, key, &view).await;
         }
     }
+    drop(visitor_guard);
     let batch = (!outcome.records.is_empty()).then(|| SyncBatch::new(&b.edge_name, at, entropy(), outcome.records));
     let kv = env.kv("EDGE_STATE").ok();
     ctx.wait_until(async move {
@@ -136,4 +150,32 @@ pub(crate) async fn drain_outbox(env: &Env) {
         (Err(e), _) => worker::console_error!("{e}"),
         (_, Err(e)) => worker::console_error!("the KV binding EDGE_STATE is missing: {e}"),
     }
+}
+
+thread_local! {
+    /// Visitors (ECIDs) with a request between reading and writing their views.
+    static BUSY: std::cell::RefCell<std::collections::BTreeSet<String>> = const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+/// Held while a request reads, decides and writes a visitor's views.
+struct VisitorGuard(Option<String>);
+
+impl Drop for VisitorGuard {
+    fn drop(&mut self) {
+        if let Some(key) = self.0.take() {
+            BUSY.with_borrow_mut(|b| b.remove(&key));
+        }
+    }
+}
+
+/// Waits until no other request of this visitor is between reading and writing its views (in
+/// this isolate), for at most two seconds: a stuck request never blocks the visitor for good.
+async fn lock_visitor(ecid: String) -> VisitorGuard {
+    for _ in 0..1000 {
+        if BUSY.with_borrow_mut(|b| b.insert(ecid.clone())) {
+            return VisitorGuard(Some(ecid));
+        }
+        worker::Delay::from(std::time::Duration::from_millis(2)).await;
+    }
+    VisitorGuard(None)
 }

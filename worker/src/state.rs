@@ -34,8 +34,7 @@ fn kv_key(prefix: &str, key: &IdentityKey) -> String {
 pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], namespaces: &Namespaces) -> Views {
     let mut views = Views::new();
     for key in keys {
-        let cached = kv.get(&kv_key("view", key)).bytes().await.ok().flatten();
-        if let Some(view) = cached.and_then(|bytes| EdgeFragment::decode(&bytes).ok()) {
+        if let Some(view) = cached(kv, key).await {
             views.insert(key.clone(), view);
             continue;
         }
@@ -58,6 +57,12 @@ pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], names
         }
     }
     views
+}
+
+/// The view cached under `key`, if any.
+pub(crate) async fn cached(kv: &KvStore, key: &IdentityKey) -> Option<EdgeFragment> {
+    let bytes = kv.get(&kv_key("view", key)).bytes().await.ok().flatten()?;
+    EdgeFragment::decode(&bytes).ok()
 }
 
 /// Caches a view under one identity.

@@ -848,6 +848,8 @@ fn merge_leaf(a: &mut LeafState, b: &LeafState) {
             let keep = x.len().max(y.len());
             x.extend(y.iter().copied());
             x.sort();
+            // The same state seen twice (one person's view under two identities) counts once.
+            x.dedup();
             let drop = x.len().saturating_sub(keep);
             x.drain(..drop);
         }
