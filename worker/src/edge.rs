@@ -111,11 +111,21 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             let mut view = view.clone();
             // A concurrent request of this visitor may have written since this one read (a page
             // view and a click): KV has no transactions, so keep what it decided too, merged.
-            if let (Some(ours), Some(theirs)) =
-                (view.segments.as_mut(), state::cached(&kv, key).await.and_then(|v| v.segments))
-                && theirs != *ours
-            {
-                ours.absorb(&theirs);
+            if view.segments.is_some() || view.decisions.is_some() {
+                let theirs = state::cached(&kv, key).await;
+                if let (Some(ours), Some(theirs)) =
+                    (view.segments.as_mut(), theirs.as_ref().and_then(|v| v.segments.as_ref()))
+                    && theirs != ours
+                {
+                    ours.absorb(theirs);
+                }
+                // Displays and conversions a concurrent request recorded count too (caps).
+                if let (Some(ours), Some(theirs)) =
+                    (view.decisions.as_mut(), theirs.as_ref().and_then(|v| v.decisions.as_ref()))
+                    && theirs != ours
+                {
+                    ours.absorb(theirs);
+                }
             }
             state::store(&kv, key, &view).await;
         }

@@ -30,6 +30,7 @@ fn full_person() -> EdgeFragment {
         version: 1,
         updated_at: Timestamp(0),
         segments: None,
+        decisions: None,
     }
 }
 

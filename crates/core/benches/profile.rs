@@ -45,6 +45,7 @@ fn sarah() -> EdgeFragment {
         version: 42,
         updated_at: Timestamp(1_790_000_000_000),
         segments: None,
+        decisions: None,
     }
 }
 

@@ -16,6 +16,8 @@
 //! - [`consent`]: consent standards to `general=in|out`.
 //! - [`snapshot`]: the versioned definitions (datastreams) every edge serves from.
 //! - [`profile`]: per-source fragments (CRDTs), merge policies, source-row mapping.
+//! - [`segment`]: PQL segments compiled to bounded per-profile state, evaluated per event.
+//! - [`decide`]: activities and offers, decided per request into Adobe-format propositions.
 //! - [`sync`]: the msgpack edge → origin batch envelope and request signatures.
 //!
 //! ```
@@ -56,6 +58,7 @@
 
 pub mod codec;
 pub mod consent;
+pub mod decide;
 #[cfg(feature = "json")]
 pub mod edge;
 pub mod field;

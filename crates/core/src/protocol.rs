@@ -241,6 +241,10 @@ pub enum Handle {
     /// extension; the Adobe Web SDK ignores handle types it does not know).
     #[serde(rename = "edgecdp:profile")]
     Profile(Vec<ProfilePayload>),
+    /// `personalization:decisions`: the propositions decided for the scopes the request asked
+    /// for (Adobe's format, which the Adobe Web SDK and sdk-js render).
+    #[serde(rename = "personalization:decisions")]
+    Decisions(Vec<crate::decide::Proposition>),
 }
 
 /// A payload item of `edgecdp:profile`.

@@ -15,6 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::Consent;
+use crate::decide::{Activity, DecisionSet, DecisionWarning, Offer};
 use crate::identity::graph::GraphConfig;
 use crate::identity::resolve::EdgeFragment;
 use crate::identity::{IdentityKey, NamespaceConfig, Namespaces};
@@ -288,7 +289,7 @@ impl Datastream {
 }
 
 /// The definitions every edge serves from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Snapshot {
     /// Increases with every change the origin publishes; edges replace theirs only by a newer one.
     pub version: u64,
@@ -309,13 +310,21 @@ pub struct Snapshot {
     /// Added to the edge's clock: a demo's fast-forward (always 0 outside demos).
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// The activities edges decide (compiled with [`Snapshot::offers`] when the snapshot is
+    /// built or decoded: [`Snapshot::decisions`]).
+    #[serde(default)]
+    pub activities: Vec<Activity>,
+    /// The offers activities show.
+    #[serde(default)]
+    pub offers: Vec<Offer>,
     #[serde(skip)]
     compiled: CompiledSegments,
 }
 
-/// The compiled form of [`Snapshot::segments`] (not shipped: each edge compiles the text).
+/// The compiled form of [`Snapshot::segments`], [`Snapshot::activities`] and
+/// [`Snapshot::offers`] (not shipped: each edge compiles the text).
 #[derive(Debug, Clone, Default)]
-struct CompiledSegments(std::sync::Arc<SegmentSet>);
+struct CompiledSegments(std::sync::Arc<SegmentSet>, std::sync::Arc<DecisionSet>);
 
 impl PartialEq for CompiledSegments {
     /// Derived from `segments`, which equality already compares.
@@ -363,6 +372,8 @@ impl Snapshot {
                 profile: config.profile.clone(),
                 segments: Vec::new(),
                 clock_offset_ms: 0,
+                activities: Vec::new(),
+                offers: Vec::new(),
                 compiled: CompiledSegments::default(),
             },
             warnings,
@@ -384,8 +395,26 @@ impl Snapshot {
         let schema = Schema { event: Schema::standard().event, profile: Ty::Any };
         let set = SegmentSet::load(&self.segments, &schema, &Options::default());
         let skipped = set.skipped().to_vec();
-        self.compiled = CompiledSegments(std::sync::Arc::new(set));
+        let decisions = DecisionSet::load(&self.activities, &self.offers, &schema, &|id| set.get(id).is_some());
+        self.compiled = CompiledSegments(std::sync::Arc::new(set), std::sync::Arc::new(decisions));
         skipped
+    }
+
+    /// The snapshot with the activities and offers edges decide (the origin passes the valid
+    /// ones). Returns what did not load here (the edge leaves it out).
+    #[must_use]
+    pub fn with_decisions(mut self, activities: Vec<Activity>, offers: Vec<Offer>) -> (Snapshot, Vec<DecisionWarning>) {
+        self.activities = activities;
+        self.offers = offers;
+        self.compile_segments();
+        let warnings = self.decisions().warnings().to_vec();
+        (self, warnings)
+    }
+
+    /// The compiled activities and offers.
+    #[must_use]
+    pub fn decisions(&self) -> &DecisionSet {
+        &self.compiled.1
     }
 
     /// The compiled segments.

@@ -55,6 +55,12 @@ pub struct Config {
     /// Computed attributes (`[[computed]]`: path, function, of, events, window_days).
     #[serde(default)]
     pub computed: Vec<edgecdp_core::profile::computed::ComputedConfig>,
+    /// Activities (`[[activities]]`), stored at start; the admin API changes them afterwards.
+    #[serde(default)]
+    pub activities: Vec<edgecdp_core::decide::Activity>,
+    /// Offers (`[[offers]]`), stored at start; the admin API changes them afterwards.
+    #[serde(default)]
+    pub offers: Vec<edgecdp_core::decide::Offer>,
     /// Set only by the embedded demo file: secrets are public, and the demo clock can be moved
     /// forward (`POST /api/clock`).
     #[serde(default)]

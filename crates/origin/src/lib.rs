@@ -19,6 +19,7 @@
 //! ```
 
 pub mod config;
+pub mod decisions;
 pub mod import;
 pub mod segments;
 pub mod server;
@@ -100,7 +101,8 @@ pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + 
         "origin ready"
     );
     import::watch::spawn(&config.datasets, &store, &snapshot.identity.namespaces);
-    let state = server::AppState::new(&config, store, snapshot, Arc::clone(&engine));
+    let decisioning = Arc::new(decisions::Decisioning::open(Arc::clone(&store), &config, engine.now())?);
+    let state = server::AppState::new(&config, store, snapshot, Arc::clone(&engine), decisioning);
     state.publish_snapshot()?;
     spawn_segment_timer(engine);
     let app = server::router(state, &config);

@@ -486,6 +486,11 @@ impl Store for DecidingStore {
 
     delegate! {
         events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError>;
+        events_of_types(&self, key: &IdentityKey, types: &[String], limit: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError>;
+        definitions(&self, kind: &str) -> Result<Vec<crate::store::StoredDefinition>, StoreError>;
+        put_definition(&self, kind: &str, id: &str, body: &serde_json::Value, source: &str, now: Timestamp) -> Result<crate::store::StoredDefinition, StoreError>;
+        delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError>;
+        activity_counts(&self, activity: &str) -> Result<Vec<crate::store::ExperienceCounts>, StoreError>;
         edge_fragment(&self, key: &IdentityKey, now: Timestamp, profile: &edgecdp_core::snapshot::ProfileConfig) -> Result<Option<edgecdp_core::identity::resolve::EdgeFragment>, StoreError>;
         profile(&self, key: &IdentityKey, policy: &MergePolicy, page: crate::store::EventsPage) -> Result<Option<crate::store::ProfileView>, StoreError>;
         graph(&self, key: &IdentityKey) -> Result<Option<crate::store::GraphReport>, StoreError>;

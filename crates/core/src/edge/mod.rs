@@ -33,6 +33,7 @@ use self::http::{Cors, Query, empty, json_response};
 use self::visitor::Cookies;
 use crate::codec::hex;
 use crate::consent::{CONSENT_COOKIE_MAX_AGE, Consent};
+use crate::decide::{PAGE_SCOPE, Proposition, Request, Visitor};
 use crate::field::Path;
 use crate::identity::cookie::{IDENTITY_COOKIE_MAX_AGE, cookie_prefix, identity_cookie_name};
 use crate::identity::resolve::{
@@ -209,6 +210,55 @@ pub struct Pending {
     store: Vec<StoreEntry>,
     warnings: Vec<Warning>,
     respond: bool,
+    personalize: Option<Box<Personalize>>,
+}
+
+/// What a request asks to be decided: the scopes of its events' `query.personalization`
+/// (`decisionScopes`; a page `surfaces` entry asks for the page scope), and the page.
+#[derive(Debug, Default)]
+struct Personalize {
+    scopes: Vec<String>,
+    page: Option<String>,
+}
+
+impl Personalize {
+    fn from_events(events: &[crate::protocol::RequestEvent]) -> Option<Personalize> {
+        let mut p = Personalize::default();
+        let mut asked = false;
+        for e in events {
+            let Some(q) = e.query.as_ref().and_then(|q| q.get("personalization")).and_then(Value::as_object) else {
+                continue;
+            };
+            asked = true;
+            let strings = |key: &str| {
+                q.get(key)
+                    .and_then(Value::as_array)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
+            for scope in strings("decisionScopes") {
+                if !p.scopes.contains(&scope) {
+                    p.scopes.push(scope);
+                }
+            }
+            for surface in strings("surfaces") {
+                if surface.starts_with("web://") && !surface.contains('#') {
+                    if !p.scopes.iter().any(|s| s == PAGE_SCOPE) {
+                        p.scopes.push(PAGE_SCOPE.to_owned());
+                    }
+                    p.page.get_or_insert(surface);
+                }
+            }
+            let url = e.event.xdm.web.as_ref().and_then(|w| w.web_page_details.as_ref()).and_then(|d| d.url.clone());
+            if let Some(url) = url {
+                p.page = Some(url);
+            }
+        }
+        asked.then_some(p)
+    }
 }
 
 impl Pending {
@@ -265,8 +315,21 @@ pub fn begin(env: &EdgeEnv<'_>, req: &HttpRequest<'_>, now: Timestamp, entropy: 
 /// Completes a request with the views the host loaded for [`Pending::keys`].
 #[must_use]
 pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
-    let Pending { cors, mut log, ds, ecid, request_id, now, links, mut records, mut store, warnings, respond, .. } =
-        pending;
+    let Pending {
+        cors,
+        mut log,
+        ds,
+        ecid,
+        request_id,
+        now,
+        links,
+        mut records,
+        mut store,
+        warnings,
+        respond,
+        personalize,
+        ..
+    } = pending;
     let snapshot = env.snapshot;
     let namespaces = &snapshot.identity.namespaces;
     let lookup = |k: &IdentityKey| views.get(k).filter(|v| !snapshot.voids(v)).cloned();
@@ -275,6 +338,7 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
         log.push(EdgeLog::Stitched { person: v.person.clone() });
     }
     let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now);
+    let (resolution, propositions) = decide_content(snapshot, &ecid, resolution, &records, personalize.as_deref(), now);
     let response = if respond {
         store.insert(
             0,
@@ -309,6 +373,9 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
                 }]));
             }
         }
+        if !propositions.is_empty() {
+            handle.push(Handle::Decisions(propositions));
+        }
         json_response(200, &ResponseBody { request_id, handle, warnings })
     } else {
         empty(204)
@@ -332,15 +399,7 @@ fn decide_segments(
         return resolution;
     }
     let Resolution { view, mut writes } = resolution;
-    let device = IdentityKey::new(Ecid::NAMESPACE, ecid.as_str());
-    let mut v = view.unwrap_or_else(|| EdgeFragment {
-        person: device.clone(),
-        identities: vec![device],
-        attributes: ObjectMap::new(),
-        version: 0,
-        updated_at: now,
-        segments: None,
-    });
+    let mut v = view.unwrap_or_else(|| device_view(ecid, now));
     let before = v.segments.clone();
     let mut state = v.segments.take().unwrap_or_default();
     let mut touched = Touched::default();
@@ -354,10 +413,7 @@ fn decide_segments(
     let transitions = set.evaluate(&mut state, &v.attributes, now, &touched);
     v.segments = Some(state);
     if v.segments != before {
-        match writes.iter_mut().find(|w| w.person == v.person) {
-            Some(w) => *w = v.clone(),
-            None => writes.push(v.clone()),
-        }
+        write(&mut writes, &v);
     }
     if !transitions.is_empty() {
         records.push(SyncRecord::Memberships(MembershipChanges {
@@ -367,6 +423,74 @@ fn decide_segments(
         }));
     }
     Resolution { view: Some(v), writes }
+}
+
+/// The view of a browser nobody is known on yet.
+fn device_view(ecid: &Ecid, now: Timestamp) -> EdgeFragment {
+    let device = IdentityKey::new(Ecid::NAMESPACE, ecid.as_str());
+    EdgeFragment {
+        person: device.clone(),
+        identities: vec![device],
+        attributes: ObjectMap::new(),
+        version: 0,
+        updated_at: now,
+        segments: None,
+        decisions: None,
+    }
+}
+
+/// Adds or replaces a view among the writes.
+fn write(writes: &mut Vec<EdgeFragment>, v: &EdgeFragment) {
+    match writes.iter_mut().find(|w| w.person == v.person) {
+        Some(w) => *w = v.clone(),
+        None => writes.push(v.clone()),
+    }
+}
+
+/// Folds the request's display notifications and conversions into the visitor's decisioning
+/// state (caps, suppression), then decides the scopes the request asked for, from the profile,
+/// memberships and state as they are after this request.
+fn decide_content(
+    snapshot: &Snapshot,
+    ecid: &Ecid,
+    resolution: Resolution,
+    records: &[SyncRecord],
+    personalize: Option<&Personalize>,
+    now: Timestamp,
+) -> (Resolution, Vec<Proposition>) {
+    let set = snapshot.decisions();
+    if set.is_empty() {
+        return (resolution, Vec::new());
+    }
+    let Resolution { mut view, mut writes } = resolution;
+    let mut relevant = records
+        .iter()
+        .filter_map(|r| if let SyncRecord::Events(c) = r { Some(&c.events) } else { None })
+        .flatten()
+        .filter(|e| e.event_type.as_deref().is_some_and(|t| set.records(t)))
+        .peekable();
+    if relevant.peek().is_some() {
+        let v = view.get_or_insert_with(|| device_view(ecid, now));
+        let mut state = v.decisions.take().unwrap_or_default();
+        let mut changed = false;
+        for e in relevant {
+            changed |= set.record(&mut state, &e.xdm, &e.event_id, e.timestamp);
+        }
+        v.decisions = (!state.is_empty()).then_some(state);
+        if changed {
+            write(&mut writes, v);
+        }
+    }
+    let propositions = personalize.map_or_else(Vec::new, |p| {
+        let empty = ObjectMap::new();
+        let visitor = Visitor {
+            attributes: view.as_ref().map_or(&empty, |v| &v.attributes),
+            segments: view.as_ref().and_then(|v| v.segments.as_ref()),
+            state: view.as_ref().and_then(|v| v.decisions.as_ref()),
+        };
+        set.decide(&Request { ecid: ecid.as_str(), scopes: &p.scopes, page: p.page.as_deref(), now }, &visitor)
+    });
+    (Resolution { view, writes }, propositions)
 }
 
 enum Next {
@@ -429,6 +553,7 @@ fn run(
         store: Vec::new(),
         warnings: Vec::new(),
         respond: route.action != Action::Collect,
+        personalize: None,
     };
     match route.action {
         Action::Interact | Action::Collect => {
@@ -453,6 +578,9 @@ fn run(
             pending.ecid = cookies.ecid(ds, env.cookie_keys, legacy, entropy, log);
             let consent = cookies.consent(ds);
             let count = request.events.len();
+            if consent != Consent::Out && route.action == Action::Interact {
+                pending.personalize = Personalize::from_events(&request.events).map(Box::new);
+            }
             if consent == Consent::Out {
                 log.push(EdgeLog::ConsentOut { events: count });
                 pending.warnings.push(Warning {

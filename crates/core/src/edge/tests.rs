@@ -393,6 +393,7 @@ mod identity {
             version: 3,
             updated_at: Timestamp(updated_at),
             segments: None,
+            decisions: None,
         }
     }
 
@@ -516,5 +517,142 @@ mod identity {
                 ("events[0].xdm.identityMap.Twitter".to_owned(), "unknown_namespace".to_owned()),
             ]
         );
+    }
+}
+
+mod decisions {
+    use serde_json::json;
+
+    use super::*;
+    use crate::decide::{Activity, Offer};
+
+    fn with_offers() -> Snapshot {
+        let activities: Vec<Activity> = serde_json::from_value(json!([
+            { "id": "greeting", "priority": 5, "experiences": [
+                { "id": "bronze", "audience": "loyalty.tier = \"Bronze\"", "offers": ["bronze-welcome"] },
+                { "id": "everyone", "offers": ["welcome"] } ] },
+            { "id": "banner", "experiences": [{ "id": "e", "offers": ["hero-json"] }] },
+        ]))
+        .unwrap();
+        let offers: Vec<Offer> = serde_json::from_value(json!([
+            { "id": "bronze-welcome", "items": [{ "action": "setHtml", "selector": "#greeting", "content": "Welcome back, Bronze member" }] },
+            { "id": "welcome", "cap": { "max": 1 }, "items": [{ "action": "setHtml", "selector": "#greeting", "content": "Welcome!" }] },
+            { "id": "hero-json", "scope": "hero-banner", "items": [{ "action": "json", "content": { "title": "Run" } }] },
+        ]))
+        .unwrap();
+        let (s, warnings) = snapshot().with_decisions(activities, offers);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        s
+    }
+
+    fn run(snap: &Snapshot, body: &[u8], views: &Views) -> Outcome {
+        let keys = keys();
+        let env = EdgeEnv { snapshot: snap, cookie_keys: &keys };
+        let req = HttpRequest {
+            method: "POST",
+            path: "/ee/v1/interact",
+            query: "configId=ds-luma&requestId=r-d",
+            origin: Some(PAGE),
+            cookie: None,
+            body,
+        };
+        match begin(&env, &req, NOW, &Entropy([9; 32])) {
+            Step::Lookup(p) => finish(&env, p, views),
+            Step::Done(o) => o,
+        }
+    }
+
+    fn propositions(o: &Outcome) -> Vec<serde_json::Value> {
+        let body = json(&o.response);
+        body["handle"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["type"] == "personalization:decisions")
+            .flat_map(|h| h["payload"].as_array().unwrap().clone())
+            .collect()
+    }
+
+    const PAGE_VIEW: &[u8] = br#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews",
+        "web":{"webPageDetails":{"URL":"https://www.luma.test/"}}},
+        "query":{"personalization":{"decisionScopes":["__view__","hero-banner"]}}}]}"#;
+
+    #[test]
+    fn the_scopes_asked_for_are_decided_in_adobes_format() {
+        let snap = with_offers();
+        let o = run(&snap, PAGE_VIEW, &Views::new());
+        let props = propositions(&o);
+        assert_eq!(props.len(), 2, "{props:?}");
+        assert_eq!(props[0]["scope"], "__view__");
+        assert_eq!(props[0]["scopeDetails"]["offer"]["id"], "welcome");
+        assert_eq!(props[0]["items"][0]["data"]["type"], "setHtml");
+        assert_eq!(props[1]["scope"], "hero-banner");
+        assert_eq!(props[1]["items"][0]["schema"], "https://ns.adobe.com/personalization/json-content-item");
+        assert_eq!(props[1]["items"][0]["data"]["content"], json!({ "title": "Run" }));
+
+        // Without query.personalization nothing is decided.
+        let o = Call::default().run();
+        assert!(propositions(&o).is_empty());
+    }
+
+    #[test]
+    fn a_known_visitor_gets_their_audiences_content() {
+        let snap = with_offers();
+        let mut attributes = crate::map::ObjectMap::new();
+        attributes.insert("loyalty.tier".into(), Value::from("Bronze"));
+        let me = IdentityKey::new(Ecid::NAMESPACE, ecid_of(&run(&snap, PAGE_VIEW, &Views::new()).response));
+        let view = EdgeFragment {
+            person: IdentityKey::new("CRMID", "crm-1042"),
+            identities: vec![IdentityKey::new("CRMID", "crm-1042"), me.clone()],
+            attributes,
+            version: 1,
+            updated_at: NOW,
+            segments: None,
+            decisions: None,
+        };
+        let views: Views = [(me, view)].into_iter().collect();
+        let props = propositions(&run(&snap, PAGE_VIEW, &views));
+        assert_eq!(props[0]["scopeDetails"]["offer"]["id"], "bronze-welcome");
+        assert_eq!(props[0]["items"][0]["data"]["content"], "Welcome back, Bronze member");
+    }
+
+    #[test]
+    fn display_notifications_are_collected_and_feed_caps() {
+        let snap = with_offers();
+        let first = run(&snap, PAGE_VIEW, &Views::new());
+        let prop = propositions(&first)[0].clone();
+        let notification = json!({ "events": [{ "xdm": {
+            "eventType": "decisioning.propositionDisplay",
+            "_experience": { "decisioning": { "propositionEventType": { "display": 1 },
+                "propositions": [{ "id": prop["id"], "scope": prop["scope"], "scopeDetails": prop["scopeDetails"] }] } } } }] });
+        let o = run(&snap, notification.to_string().as_bytes(), &Views::new());
+        assert_eq!(o.response.status, 200);
+        assert_eq!(events(&o).len(), 1, "the notification is an event the origin stores (reporting)");
+        let view = o.views.first().expect("the browser's state is written");
+        let state = view.decisions.as_ref().unwrap();
+        assert_eq!(state.displays["welcome"].len(), 1);
+        // The next page: the capped offer is not shown again.
+        let views: Views = view.identities.iter().map(|k| (k.clone(), view.clone())).collect();
+        let props = propositions(&run(&snap, PAGE_VIEW, &views));
+        assert_eq!(props.len(), 1, "{props:?}");
+        assert_eq!(props[0]["scope"], "hero-banner");
+    }
+
+    #[test]
+    fn consent_out_gets_no_decisions() {
+        let snap = with_offers();
+        let keys = keys();
+        let env = EdgeEnv { snapshot: &snap, cookie_keys: &keys };
+        let req = HttpRequest {
+            method: "POST",
+            path: "/ee/v1/interact",
+            query: "configId=ds-luma",
+            origin: Some(PAGE),
+            cookie: Some("kndctr_LUMA123_AdobeOrg_consent=general=out"),
+            body: PAGE_VIEW,
+        };
+        let o = handle(&env, &req, NOW, &Entropy([3; 32]));
+        assert_eq!(o.response.status, 200);
+        assert!(propositions(&o).is_empty());
     }
 }

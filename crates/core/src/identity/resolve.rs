@@ -37,6 +37,9 @@ pub struct EdgeFragment {
     /// The profile's segment state and memberships (edge segments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<crate::segment::set::ProfileSegments>,
+    /// The profile's decisioning state: displays of capped offers, conversions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<crate::decide::DecisionState>,
 }
 
 /// The encoding version [`EdgeFragment::encode`] writes as its first byte.
@@ -172,6 +175,7 @@ pub fn resolve(
         let mut identities = asserted.clone();
         let mut attributes = ObjectMap::new();
         let mut segments: Option<crate::segment::set::ProfileSegments> = None;
+        let mut decisions: Option<crate::decide::DecisionState> = None;
         let mut absorb = |v: &EdgeFragment, identities: &mut Vec<IdentityKey>| {
             identities.extend(v.identities.iter().cloned());
             // Two devices' segment states become one person's (the login stitches them).
@@ -179,6 +183,12 @@ pub fn resolve(
                 match segments.as_mut() {
                     Some(ours) => ours.absorb(theirs),
                     None => segments = Some(theirs.clone()),
+                }
+            }
+            if let Some(theirs) = &v.decisions {
+                match decisions.as_mut() {
+                    Some(ours) => ours.absorb(theirs),
+                    None => decisions = Some(theirs.clone()),
                 }
             }
             for (path, value) in &v.attributes {
@@ -215,6 +225,7 @@ pub fn resolve(
         let mut view = make_view(identities, namespaces, now);
         view.attributes = attributes;
         view.segments = segments;
+        view.decisions = decisions;
         if takes_device {
             current = Some(view.clone());
             changed = true;
@@ -252,6 +263,7 @@ fn make_view(identities: Vec<IdentityKey>, ns: &Namespaces, now: Timestamp) -> E
         version: 0,
         updated_at: now,
         segments: None,
+        decisions: None,
     }
 }
 

@@ -116,7 +116,7 @@ pub struct Scope<'a> {
 
 /// Reads a profile attribute by path segments: an exact flat path (`loyalty.tier`) or a prefix
 /// whose value holds the rest (`_luma` → `{preferences: {...}}`).
-fn profile_get<'a>(profile: &'a ObjectMap<Value>, path: &[String]) -> Option<&'a Value> {
+pub(crate) fn profile_get<'a>(profile: &'a ObjectMap<Value>, path: &[String]) -> Option<&'a Value> {
     for split in (1..=path.len()).rev() {
         if let Some(v) = profile.get(&path[..split].join(".")) {
             return path[split..].iter().try_fold(v, |v, k| v.as_object()?.get(k));

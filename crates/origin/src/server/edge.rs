@@ -51,10 +51,11 @@ pub(super) async fn handle(
             // This edge sits beside the authoritative graph: its views come straight from it.
             let keys = pending.keys().to_vec();
             let profile = snapshot.profile.clone();
+            let decided = std::sync::Arc::clone(&snapshot);
             let views = with_store(&app, move |store| {
                 let mut views = Views::new();
                 for k in keys {
-                    if let Some(v) = store.edge_fragment(&k, at, &profile)? {
+                    if let Some(v) = crate::decisions::edge_fragment(store, &k, at, &profile, decided.decisions())? {
                         views.insert(k, v);
                     }
                 }

@@ -19,6 +19,9 @@
 //! | `GET /api/segments`, `POST /api/segments` | admin API: segments; create or change one (compile errors with positions, the report, the audience size) |
 //! | `GET /api/segments/{id}`, `DELETE /api/segments/{id}` | admin API: one segment with its report, size and size over time; delete it |
 //! | `GET /api/segments/{id}/members?limit=&after=` | admin API: a page of a segment's members |
+//! | `GET /api/activities`, `POST /api/activities` | admin API: activities; create or change one (validated, a new revision, published to edges) |
+//! | `GET /api/activities/{id}`, `DELETE /api/activities/{id}` | admin API: one activity with displays and clicks per experience; delete it |
+//! | `GET /api/offers`, `POST /api/offers`, `GET/DELETE /api/offers/{id}` | admin API: offers (an offer activities use cannot be deleted: 409) |
 //! | `GET /api/clock`, `POST /api/clock` | admin API: the origin's clock; in demos, move it forward |
 //! | `GET /healthz` | liveness and counts |
 //! | `GET /sdk/*` | the built sdk-js |
@@ -26,6 +29,7 @@
 
 mod api;
 mod datasets;
+mod decisions;
 mod edge;
 mod segments;
 mod sync;
@@ -67,6 +71,8 @@ pub struct AppState {
     pub snapshot_config: Arc<SnapshotConfig>,
     /// The segment engine.
     pub engine: Arc<crate::segments::Engine>,
+    /// Activities and offers.
+    pub decisioning: Arc<crate::decisions::Decisioning>,
     /// Whether the demo clock may be moved (`demo = true`).
     pub demo: bool,
 }
@@ -82,6 +88,7 @@ impl AppState {
         store: Arc<dyn Store>,
         snapshot: Snapshot,
         engine: Arc<crate::segments::Engine>,
+        decisioning: Arc<crate::decisions::Decisioning>,
     ) -> AppState {
         let mut keys = config.secrets.cookie_keys.iter().map(|k| k.as_bytes().to_vec());
         let current = keys.next().unwrap_or_default();
@@ -94,6 +101,7 @@ impl AppState {
             edge_name: Arc::from(config.edge_name.as_str()),
             snapshot_config: Arc::new(config.snapshot_config()),
             engine,
+            decisioning,
             demo: config.demo,
         }
     }
@@ -111,19 +119,27 @@ impl AppState {
     pub fn publish_snapshot(&self) -> Result<u64, StoreError> {
         let version = self.store.next_snapshot_version()?;
         let tombstones = self.store.tombstones(now().plus_millis(-TOMBSTONE_TTL_MS))?;
-        // Edges keep the attributes segments read, and evaluate the edge-eligible segments.
+        // Edges keep the attributes segments and decisions read, and evaluate the edge-eligible
+        // segments and the valid activities and offers.
         let mut config = (*self.snapshot_config).clone();
-        for path in self.engine.profile_reads() {
+        let edge_segments: Vec<String> = self.engine.edge_definitions().into_iter().map(|d| d.id).collect();
+        let (activities, offers) = self.decisioning.definitions();
+        let checked = self.decisioning.compile(&activities, &offers, &edge_segments);
+        for w in checked.warnings() {
+            tracing::warn!(kind = w.kind, id = w.id, field = w.field, skipped = w.skipped, "{}", w.message);
+        }
+        let reads: Vec<String> = checked.profile_reads().cloned().collect();
+        for path in self.engine.profile_reads().into_iter().chain(reads) {
             if !config.profile.edge_attributes.contains(&path) {
                 config.profile.edge_attributes.push(path);
             }
         }
         let (snapshot, _) = Snapshot::build(&config, version);
-        let (mut snapshot, skipped) =
-            snapshot.with_tombstones(tombstones).with_segments(self.engine.edge_definitions());
+        let (snapshot, skipped) = snapshot.with_tombstones(tombstones).with_segments(self.engine.edge_definitions());
         for s in skipped {
             tracing::warn!(segment = s.id, error = %s.error, "segment left out of the edge snapshot");
         }
+        let (mut snapshot, _) = snapshot.with_decisions(activities, offers);
         snapshot.clock_offset_ms = self.engine.clock_offset();
         let snapshot = Arc::new(snapshot);
         match self.snapshot.write() {
@@ -159,6 +175,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/api/segments", get(segments::list).post(segments::upsert))
         .route("/api/segments/{id}", get(segments::one).delete(segments::delete))
         .route("/api/segments/{id}/members", get(segments::members))
+        .route("/api/activities", get(decisions::activities).post(decisions::post_activity))
+        .route("/api/activities/{id}", get(decisions::activity).delete(decisions::delete_activity))
+        .route("/api/offers", get(decisions::offers).post(decisions::post_offer))
+        .route("/api/offers/{id}", get(decisions::offer).delete(decisions::delete_offer))
         .route("/api/clock", get(segments::clock).post(segments::advance_clock))
         .route("/api/datasets/{id}/batches", datasets::batches(config))
         .route("/api/datasets/{id}/quarantine", get(datasets::quarantine))

@@ -96,8 +96,13 @@ pub(super) async fn fragment(State(app): State<AppState>, uri: Uri, headers: Hea
         Err(e) => return e.into_response(),
     };
     let at = now();
-    let profile = app.snapshot().profile.clone();
-    match with_store(&app, move |store| store.edge_fragment(&key, at, &profile)).await {
+    let snapshot = app.snapshot();
+    let profile = snapshot.profile.clone();
+    match with_store(&app, move |store| {
+        crate::decisions::edge_fragment(store, &key, at, &profile, snapshot.decisions())
+    })
+    .await
+    {
         Ok(Some(fragment)) => match fragment.encode() {
             Ok(bytes) => ([(header::CONTENT_TYPE, "application/msgpack")], bytes).into_response(),
             Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode", &e.to_string()),

@@ -9,6 +9,7 @@
 //! source are kept, and after each change the graphs they touch are rebuilt by the core's rules
 //! and stored as members (identity → person), so a person is found by any of their identities.
 
+mod decisions;
 mod graph;
 mod imports;
 mod profile;
@@ -143,6 +144,38 @@ pub struct ProfileView {
     pub next_before: Option<String>,
     /// Segment memberships (current and exited), as the origin decided them.
     pub memberships: Vec<MembershipRow>,
+}
+
+/// An activity or offer as stored (its JSON definition): every change is a new revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredDefinition {
+    /// Its id.
+    pub id: String,
+    /// The definition, as JSON.
+    pub body: serde_json::Value,
+    /// 1 for the first, then one more for every change.
+    pub revision: u64,
+    /// Who wrote it: `config` or `api`.
+    pub source: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Notifications naming one experience of an activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperienceCounts {
+    /// The experience's id.
+    pub experience: String,
+    /// Display notifications.
+    pub displays: u64,
+    /// Interact notifications (clicks inside the content).
+    pub interactions: u64,
+    /// Distinct browsers (ECIDs) that sent either.
+    pub visitors: u64,
 }
 
 /// A segment definition as stored: every change is a new revision.
@@ -341,6 +374,49 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
     fn events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The events of these types of the profile holding `key` (the person's on each of their
+    /// browsers, or the browser's own when `key` is an ECID no person holds), newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn events_of_types(
+        &self,
+        key: &IdentityKey,
+        types: &[String],
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The stored definitions of a kind (`activity`, `offer`), by id.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn definitions(&self, kind: &str) -> Result<Vec<StoredDefinition>, StoreError>;
+
+    /// Creates or replaces a definition; an unchanged one keeps its revision.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be stored.
+    fn put_definition(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &serde_json::Value,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<StoredDefinition, StoreError>;
+
+    /// Deletes a definition (its revisions stay); whether it existed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when nothing could be stored.
+    fn delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Display and interact notifications naming an activity, per experience.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    fn activity_counts(&self, activity: &str) -> Result<Vec<ExperienceCounts>, StoreError>;
 
     /// The edge profile fragment of the person holding `key`: their identities and the merged
     /// values of `profile.edge_attributes`.

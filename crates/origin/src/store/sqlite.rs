@@ -142,6 +142,8 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT;",
     // 5: segments, segment and computed-attribute state, memberships, entries and exits.
     super::segments::MIGRATION,
+    // 6: activities and offers, events by type.
+    super::decisions::MIGRATION,
 ];
 
 impl SqliteStore {
@@ -411,6 +413,58 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn events_of_types(
+        &self,
+        key: &IdentityKey,
+        types: &[String],
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn()?;
+        let mut events = match person_of(&conn, key)? {
+            Some(person) => person_events_in(&conn, &person, &self.graph, usize::MAX)?,
+            None if key.ns == "ECID" => {
+                let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"))?;
+                stmt.query_map([&key.id], read_event)?.collect::<Result<_, _>>()?
+            }
+            None => Vec::new(),
+        };
+        events.retain(|e| e.event_type.as_ref().is_some_and(|t| types.contains(t)));
+        events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
+        events.truncate(limit);
+        Ok(events)
+    }
+
+    fn definitions(&self, kind: &str) -> Result<Vec<super::StoredDefinition>, StoreError> {
+        super::decisions::all(&*self.conn()?, kind)
+    }
+
+    fn put_definition(
+        &self,
+        kind: &str,
+        id: &str,
+        body: &serde_json::Value,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<super::StoredDefinition, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let stored = super::decisions::put(&tx, kind, id, body, source, now)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let deleted = super::decisions::delete(&tx, kind, id, source, now)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn activity_counts(&self, activity: &str) -> Result<Vec<super::ExperienceCounts>, StoreError> {
+        super::decisions::counts(&*self.conn()?, activity)
+    }
+
     fn edge_fragment(
         &self,
         key: &IdentityKey,
@@ -427,6 +481,7 @@ impl Store for SqliteStore {
                 version: 0,
                 updated_at: now,
                 segments: Some(state),
+                decisions: None,
             }));
         };
         let members = members_of(&conn, &person, &self.graph)?;
@@ -447,6 +502,7 @@ impl Store for SqliteStore {
             version: counter(&conn, "graph_version")?,
             updated_at: now,
             segments,
+            decisions: None,
         }))
     }
 
