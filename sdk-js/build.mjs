@@ -1,7 +1,8 @@
 // Builds @edgecdp/sdk into dist/ (run with `npm run build -w sdk-js`):
-//   dist/esm/index.js, dist/esm/core.js (+ shared chunks)  ESM, code-split; core.js is the lazy chunk
+//   dist/esm/index.js, dist/esm/core.js, dist/esm/render.js ESM, code-split; core.js and render.js are
+//                                                           the lazy chunks (Wasm core, renderer)
 //   dist/edgecdp.min.js                                     script-tag (IIFE) build, minified
-//   dist/edgecdp-core.js                                    the lazy chunk as one standalone ESM file,
+//   dist/edgecdp-core.js, dist/edgecdp-render.js            the lazy chunks as standalone ESM files,
 //                                                           loaded by the IIFE next to its own URL
 //   dist/wasm/                                              the Wasm core, copied from wasm/ if built
 //   dist/types/                                             .d.ts (tsc --emitDeclarationOnly)
@@ -34,7 +35,7 @@ await Promise.all([
   // ESM for bundlers and <script type="module">: the lazy core is its own chunk.
   build({
     ...common,
-    entryPoints: { index: join(root, "src/index.ts"), core: join(root, "src/core.ts") },
+    entryPoints: { index: join(root, "src/index.ts"), core: join(root, "src/core.ts"), render: join(root, "src/render.ts") },
     outdir: join(dist, "esm"),
     format: "esm",
     splitting: true,
@@ -49,11 +50,18 @@ await Promise.all([
     format: "iife",
     define: define("./wasm/"),
   }),
-  // The lazy core for the script tag, which cannot share esm/'s chunks.
+  // The lazy chunks for the script tag, which cannot share esm/'s chunks.
   build({
     ...common,
     entryPoints: [join(root, "src/core.ts")],
     outfile: join(dist, "edgecdp-core.js"),
+    format: "esm",
+    define: define("./wasm/"),
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, "src/render.ts")],
+    outfile: join(dist, "edgecdp-render.js"),
     format: "esm",
     define: define("./wasm/"),
   }),

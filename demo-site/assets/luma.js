@@ -36,7 +36,9 @@
     pageView.identityMap = { Email: [{ id: campaignEmail, authenticatedState: "ambiguous" }] };
   }
 
-  edgecdp("sendEvent", { xdm: pageView })
+  // The page view asks for the page's decisions and renders them (the page is prehidden until
+  // then: see the snippet in <head>).
+  edgecdp("sendEvent", { renderDecisions: true, xdm: pageView })
     .then(function (result) { showSegments(result); return result.identity || edgecdp("getIdentity"); })
     .then(function (identity) {
       showIdentities(identity);
@@ -64,18 +66,14 @@
   }
 
   /**
-   * The segments the edge decided at this request (`result.profile.segments`): the greeting
-   * offers gift wrap to gift cart abandoners.
+   * The segments the edge decided at this request (`result.profile.segments`), for tests and
+   * the curious: what the visitor sees (the greeting, the hero) is the edge's decisions, which
+   * sdk-js renders (`renderDecisions: true`).
    */
   function showSegments(result) {
     var profile = result && result.profile;
     var ids = ((profile && profile.segments) || []).map(function (s) { return s.id; });
     root.dataset.segments = JSON.stringify(ids);
-    if (ids.indexOf("gift-cart-abandoners") >= 0) {
-      var tier = profile.attributes && profile.attributes.loyalty && profile.attributes.loyalty.tier;
-      var greeting = document.querySelector("#greeting .wrap") || document.getElementById("greeting");
-      greeting.textContent = "Gift? Free gift wrap for " + (tier || "loyalty") + " members on the items in your cart.";
-    }
   }
 
   /** "sarah.rose@example.com" → "Sarah": the demo knows no names, only identities. */
@@ -143,12 +141,19 @@
     if (button) button.disabled = !items.length;
   }
 
+  /** A product's categories: its place in the catalog, and its activity (`running`). */
+  function categories(d) {
+    var list = [{ categoryID: d.category }];
+    if (d.activity) list.push({ categoryID: d.activity });
+    return list;
+  }
+
   /** An XDM product list item for a card's product in a size. */
   function item(card, size) {
     var d = card.dataset;
     return {
       SKU: d.sku + "-" + size, name: d.name, priceTotal: Number(d.price), quantity: 1, currencyCode: "USD",
-      productCategories: [{ categoryID: d.category }],
+      productCategories: categories(d),
       _luma: { category: d.category.split("/")[0], size: size }
     };
   }
@@ -274,7 +279,7 @@
       xdm: {
         eventType: "commerce.productViews",
         commerce: { productViews: { value: 1 } },
-        productListItems: [{ SKU: d.sku, name: d.name, priceTotal: Number(d.price), quantity: 1, productCategories: [{ categoryID: d.category }] }]
+        productListItems: [{ SKU: d.sku, name: d.name, priceTotal: Number(d.price), quantity: 1, productCategories: categories(d) }]
       }
     }).then(function (result) { card.classList.add("viewed"); showSegments(result); }, function (err) { console.warn("[luma] product view not sent:", err); });
   });

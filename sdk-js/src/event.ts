@@ -9,7 +9,14 @@ export const VERSION = __VERSION__;
 export interface WireEvent {
   xdm: XdmEvent;
   data?: Record<string, unknown>;
+  /** What the edge should decide for this event (`personalization.decisionScopes`). */
+  query?: { personalization: { decisionScopes: string[]; schemas: string[] } };
 }
+
+/** The item schemas this SDK renders or returns. */
+const SCHEMAS = ["dom-action", "html-content-item", "json-content-item", "default-content-item"].map(
+  (s) => "https://ns.adobe.com/personalization/" + s,
+);
 
 type Obj = Record<string, unknown>;
 
@@ -41,6 +48,9 @@ export function buildEvent(options: SendEventOptions): WireEvent {
     web: { webPageDetails: { URL: location.href }, webReferrer: { URL: document.referrer } },
     implementationDetails: { name: "https://edgecdp.dev/sdk-js", version: VERSION, environment: "browser" },
   });
+  // The edge decides only what an event asks for: the page with renderDecisions, named scopes.
+  const scopes = (options.renderDecisions ? ["__view__"] : []).concat(options.personalization?.decisionScopes || []);
+  if (scopes.length) event.query = { personalization: { decisionScopes: scopes.filter((s, i) => scopes.indexOf(s) == i), schemas: SCHEMAS } };
   return event;
 }
 

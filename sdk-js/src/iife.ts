@@ -6,23 +6,25 @@
  */
 import { VERSION } from "./event.js";
 import { makeInstance } from "./instance.js";
-import type { Config, Core, SendEventOptions } from "./types.js";
+import type { RendererLoader } from "./personalization.js";
+import type { ApplyPropositionsOptions, Config, Core, SendEventOptions } from "./types.js";
 
 type Queued = ArrayLike<unknown> | [(value: unknown) => void, (reason: unknown) => void, ArrayLike<unknown>];
 type Stub = ((...args: unknown[]) => unknown) & { q?: Queued[]; v?: string };
 
 const w = window as unknown as { edgecdp?: Stub };
 
-// Only true while this script runs for the first time, so read it now. The lazy core sits next to it.
+// Only true while this script runs for the first time, so read it now. The lazy chunks sit next to it.
 const script = (document.currentScript || document.querySelector('script[src*="edgecdp"]')) as HTMLScriptElement | null;
 const base = (script && script.src) || location.href;
 
 if (!(w.edgecdp && w.edgecdp.v)) {
-  const instance = makeInstance(
-    (c) =>
+  const instance = makeInstance({
+    core: (c) =>
       (import(c.coreUrl || new URL("edgecdp-core.js", base).href) as Promise<{ loadCore(wasm: Config["wasm"]): Promise<Core> }>)
         .then((core) => core.loadCore(c.wasm)),
-  );
+    renderer: (c) => import(c.renderUrl || new URL("edgecdp-render.js", base).href) as ReturnType<RendererLoader>,
+  });
 
   const run = (args: ArrayLike<unknown>): Promise<unknown> => {
     const name = args[0];
@@ -31,6 +33,7 @@ if (!(w.edgecdp && w.edgecdp.v)) {
       if (name == "configure") return instance.configure(options as Config);
       if (name == "sendEvent") return instance.sendEvent(options as SendEventOptions);
       if (name == "getIdentity") return instance.getIdentity();
+      if (name == "applyPropositions") return instance.applyPropositions(options as ApplyPropositionsOptions);
       if (name == "getLibraryInfo") return Promise.resolve({ version: VERSION });
       throw new Error(`edgecdp: unknown command "${String(name)}".`);
     } catch (err) {

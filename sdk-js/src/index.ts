@@ -4,12 +4,13 @@
  * ```ts
  * import { createInstance } from "@edgecdp/sdk";
  * const edgecdp = createInstance({ datastreamId: "ds-luma", orgId: "LUMA123@AdobeOrg" });
- * await edgecdp.sendEvent({ xdm: { eventType: "web.webpagedetails.pageViews" } });
+ * await edgecdp.sendEvent({ renderDecisions: true, xdm: { eventType: "web.webpagedetails.pageViews" } });
  * const { ECID } = await edgecdp.getIdentity();
  * ```
  *
- * Only this small entry is on the page's critical path; the Wasm core is a separate chunk that
- * is `import()`ed on demand (debug-mode validation, identity cookie decoding).
+ * Only this small entry is on the page's critical path. The Wasm core and the renderer of
+ * propositions are separate chunks, `import()`ed on demand: the core for debug-mode validation
+ * and identity cookie decoding, the renderer when something is to be rendered.
  * @module
  */
 import { makeInstance } from "./instance.js";
@@ -24,5 +25,11 @@ export type * from "./types.js";
  * @throws TypeError when `config` lacks `datastreamId` or `orgId`.
  */
 export function createInstance(config?: Config): Instance {
-  return makeInstance((c) => import("./core.js").then((core) => core.loadCore(c.wasm)), config);
+  return makeInstance(
+    {
+      core: (c) => import("./core.js").then((core) => core.loadCore(c.wasm)),
+      renderer: () => import("./render.js"),
+    },
+    config,
+  );
 }

@@ -1,11 +1,13 @@
 /**
  * The SDK instance: configuration, the pre-configuration buffer, identity, and the rule that
  * requests go one at a time until the identity cookie exists (the first response mints the ECID;
- * parallel first requests would mint several).
+ * parallel first requests would mint several). Personalization is wired in here and lives in
+ * personalization.ts.
  */
 import { apexDomain, readCookies, writeCookie } from "./cookies.js";
 import { buildEvent, uuid, type WireEvent } from "./event.js";
-import { parse, post, type EdgeResponse } from "./transport.js";
+import { makePersonalization, type Personalization, type RendererLoader } from "./personalization.js";
+import { beacon, parse, post, type EdgeResponse } from "./transport.js";
 import type {
   Config,
   Core,
@@ -17,10 +19,17 @@ import type {
   SendEventOptions,
   SendEventResult,
   StateStoreItem,
+  XdmEvent,
 } from "./types.js";
 
 /** How an entry point brings in the lazy core (a bundled chunk, or a URL for the script tag). */
 export type CoreLoader = (config: Config) => Promise<Core>;
+
+/** The lazily loaded parts, as each entry point brings them in. */
+export interface Loaders {
+  core: CoreLoader;
+  renderer: RendererLoader;
+}
 
 interface Resolved {
   config: Config;
@@ -49,7 +58,7 @@ function resolve(config: Config): Resolved {
 }
 
 /** Creates an instance; `config` may come now or later through `configure`. */
-export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
+export function makeInstance(load: Loaders, config?: Config): Instance {
   let resolved: Resolved | undefined;
   let markReady!: (r: Resolved) => void;
   const ready = new Promise<Resolved>((r) => (markReady = r));
@@ -64,6 +73,7 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
   /** Calls whose responses may still bring the ECID. */
   const inflight = new Set<Promise<unknown>>();
   let apex: string | undefined;
+  let personalizing: Personalization | undefined;
 
   function configureNow(c: Config): void {
     if (resolved) throw new Error("edgecdp: the instance is already configured.");
@@ -103,19 +113,23 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
     return track(serial(r, () => send(r, action, payload)));
   }
 
-  async function send(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
-    // State is read at send time: the response we waited for may just have written the identity.
+  /** `meta` of a request body: the state cookies, read now. */
+  function meta(r: Resolved) {
     const cookies = readCookies();
     const entries = Object.keys(cookies)
       .filter((key) => key.startsWith(r.prefix))
       .map((key) => ({ key, value: cookies[key] }));
-    const body = {
-      ...payload,
-      query: { identity: { fetch: ["ECID"] } },
-      meta: { state: { domain: domain(), cookiesEnabled: true, ...(entries.length ? { entries } : {}) } },
-    };
+    return { state: { domain: domain(), cookiesEnabled: true, ...(entries.length ? { entries } : {}) } };
+  }
+
+  const endpoint = (r: Resolved, action: string, requestId: string) =>
+    `${r.base}/v1/${action}?configId=${encodeURIComponent(r.config.datastreamId)}&requestId=${requestId}`;
+
+  async function send(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
+    // State is read at send time: the response we waited for may just have written the identity.
+    const body = { ...payload, query: { identity: { fetch: ["ECID"] } }, meta: meta(r) };
     const requestId = uuid();
-    const url = `${r.base}/v1/${action}?configId=${encodeURIComponent(r.config.datastreamId)}&requestId=${requestId}`;
+    const url = endpoint(r, action, requestId);
     debugLog(r, "→", url, body);
     const response = await parse(await post(url, JSON.stringify(body)), requestId);
     debugLog(r, "←", response);
@@ -152,7 +166,7 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
   async function validate(r: Resolved, event: WireEvent): Promise<void> {
     let core: Core;
     try {
-      core = await loadCore(r.config);
+      core = await load.core(r.config);
     } catch (err) {
       console.warn(PREFIX, "debug: the Wasm core did not load; the event is sent unvalidated.", err);
       return;
@@ -170,7 +184,7 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
 
   async function decodeCookie(r: Resolved, value: string): Promise<string | undefined> {
     try {
-      const result = (await loadCore(r.config)).decodeIdentityCookie(value);
+      const result = (await load.core(r.config)).decodeIdentityCookie(value);
       if (result.ok) return result.value.ecid;
       debugLog(r, "identity cookie not decoded:", result.error.message);
     } catch (err) {
@@ -178,17 +192,44 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
     }
   }
 
+  /** An event sent with `keepalive` to `/v1/collect`: it must leave even if the page unloads. */
+  function collect(r: Resolved, xdm: XdmEvent): void {
+    const body = { events: [buildEvent({ xdm })], meta: meta(r) };
+    const url = endpoint(r, "collect", uuid());
+    debugLog(r, "→", url, body);
+    beacon(url, JSON.stringify(body)).catch((err) => debugLog(r, "the notification was not sent:", err));
+  }
+
+  function personalization(r: Resolved): Personalization {
+    return (personalizing ||= makePersonalization(r.config, load.renderer, {
+      display: (xdm) => {
+        sendEvent({ xdm }).catch((err) => debugLog(r, "the display notification failed:", err));
+      },
+      interact: (xdm) => collect(r, xdm),
+    }));
+  }
+
   async function sendEvent(options: SendEventOptions = {}): Promise<SendEventResult> {
     const event = buildEvent(options); // now: timestamp and URL of the call, not of the send
     const r = await ready;
-    if (r.config.debug) await validate(r, event);
-    const response = await request(r, "interact", { events: [event] });
+    const rendering = personalization(r).onEvent(options, event.xdm);
+    let response: EdgeResponse & { requestId: string };
+    try {
+      if (r.config.debug) await validate(r, event);
+      response = await request(r, "interact", { events: [event] });
+    } catch (err) {
+      rendering.failed();
+      throw err;
+    }
     const result: SendEventResult = {
       requestId: response.requestId,
       handle: response.handle,
-      propositions: response.handle
-        .filter((h) => h && h.type == "personalization:decisions" && Array.isArray(h.payload))
-        .flatMap((h) => h.payload as Proposition[]),
+      propositions: await rendering.done(
+        response.handle
+          .filter((h) => h && h.type == "personalization:decisions" && Array.isArray(h.payload))
+          .flatMap((h) => h.payload as Proposition[])
+          .filter((p) => p && typeof p == "object"),
+      ),
     };
     if (known) result.identity = { ...known };
     for (const h of response.handle) {
@@ -225,5 +266,6 @@ export function makeInstance(loadCore: CoreLoader, config?: Config): Instance {
     },
     sendEvent: (options) => track(sendEvent(options)),
     getIdentity,
+    applyPropositions: async (options) => personalization(await ready).apply(options),
   };
 }

@@ -64,6 +64,20 @@ export async function post(url: string, body: string): Promise<Response> {
   }
 }
 
+/**
+ * POSTs `body` with `keepalive`, so that the browser delivers it even when the page unloads (a
+ * click on a link): for `/v1/collect`, whose answer (204) carries nothing to read.
+ */
+export function beacon(url: string, body: string): Promise<unknown> {
+  return fetch(url, {
+    method: "POST",
+    body,
+    credentials: "include",
+    keepalive: true,
+    headers: { "Content-Type": "text/plain; charset=UTF-8" },
+  });
+}
+
 /** `Retry-After` (seconds or an HTTP date) when given, else about 1 s, 2 s, 3 s ± 30 %. */
 export function retryDelay(retryAfter: string | null, attempt: number): number {
   if (retryAfter) {

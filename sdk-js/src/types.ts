@@ -1,6 +1,6 @@
 /**
- * Public types of @edgecdp/sdk: configuration, events, edge responses, identity and the
- * result envelope of the lazily loaded Wasm core.
+ * Public types of @edgecdp/sdk: configuration, events, edge responses, identity, personalization
+ * (propositions and their rendering) and the result envelope of the lazily loaded Wasm core.
  * @module
  */
 
@@ -43,6 +43,43 @@ export interface Config {
    * `edgecdp.min.js` that was loaded.
    */
   coreUrl?: string;
+  /**
+   * Script-tag build only: URL of `edgecdp-render.js` (the lazily loaded renderer of
+   * propositions). Default: next to the `edgecdp.min.js` that was loaded.
+   */
+  renderUrl?: string;
+  /**
+   * CSS applied from the start of a `sendEvent` with `renderDecisions: true` until its
+   * propositions are rendered (or it fails, or `prehidingTimeout` passes), so the visitor never
+   * sees the default content replaced by the offer. Only while the page has not been shown yet:
+   * later renders (SPA view changes) never blank a page the visitor is reading. `""` hides
+   * nothing. Default `"body { opacity: 0 !important }"`: the whole page. Put in a
+   * `<style id="edgecdp-prehiding">` (see README, "Prehiding"), which is also removed when done.
+   */
+  prehidingStyle?: string;
+  /** Milliseconds after which the page is shown even if rendering has not finished. Default 3000. */
+  prehidingTimeout?: number;
+  /** Rendering and notification options. */
+  personalization?: PersonalizationConfig;
+}
+
+/** The `personalization` options of {@link Config}. */
+export interface PersonalizationConfig {
+  /**
+   * After rendering, send a `decisioning.propositionDisplay` event naming the propositions
+   * displayed. Default `true`; `sendEvent`'s `personalization.sendDisplayEvent` overrides it.
+   */
+  sendDisplayEvent?: boolean;
+  /**
+   * Send a `decisioning.propositionInteract` event when the visitor clicks inside rendered
+   * content. Default `true`. (`click` items of the edge are tracked either way.)
+   */
+  trackInteractions?: boolean;
+  /**
+   * How long to wait, in milliseconds, for the element of an item's selector to appear on the
+   * page before giving up on that item (with a console warning). Default 5000.
+   */
+  selectorTimeout?: number;
 }
 
 /**
@@ -102,6 +139,23 @@ export interface SendEventOptions {
   data?: Record<string, unknown>;
   /** Shorthand for `xdm.eventType` (an `xdm.eventType` given explicitly wins). */
   type?: string;
+  /**
+   * Render the propositions of the response that apply to this page: page-scope ones
+   * (`__view__`, `web://host/path`) and view-scope ones of `xdm.web.webPageDetails.viewName`,
+   * including those cached by earlier responses (SPA view changes). See README, "Personalization".
+   */
+  renderDecisions?: boolean;
+  /** Per-event personalization options. */
+  personalization?: {
+    /** Overrides {@link PersonalizationConfig.sendDisplayEvent} for this event's rendering. */
+    sendDisplayEvent?: boolean;
+    /**
+     * Named scopes to decide (`["hero-banner"]`): their propositions come back in `propositions`
+     * unrendered, for `applyPropositions`. The page scope (`__view__`) is asked for whenever
+     * `renderDecisions` is true.
+     */
+    decisionScopes?: string[];
+  };
 }
 
 /** One handle of an edge response, e.g. `{ type: "state:store", payload: [...] }`. */
@@ -126,18 +180,131 @@ export interface IdentityResultItem {
   namespace: { code: string };
 }
 
-/** A personalization proposition (`personalization:decisions` payload item). */
-export interface Proposition {
-  id: string;
-  scope: string;
-  scopeDetails?: Record<string, unknown>;
-  items?: Array<{
-    id?: string;
-    schema?: string;
-    data?: { type?: string; selector?: string; content?: unknown; [field: string]: unknown };
-    [field: string]: unknown;
-  }>;
+/**
+ * What a DOM action item does to the elements its selector matches (Adobe Target's dom-action
+ * types). `click` changes nothing: it makes clicks on the selector interactions of the
+ * proposition. `customCode` is not rendered by this SDK (see README, "What is not supported").
+ */
+export type DomActionType =
+  | "setHtml"
+  | "setText"
+  | "setAttribute"
+  | "setImageSource"
+  | "setStyle"
+  | "move"
+  | "resize"
+  | "rearrange"
+  | "remove"
+  | "replaceHtml"
+  | "appendHtml"
+  | "prependHtml"
+  | "insertBefore"
+  | "insertAfter"
+  | "click"
+  | "collectInteractions"
+  | "customCode";
+
+/** The `data` of a proposition item. */
+export interface PropositionItemData {
+  /** The DOM action (dom-action and html-content-item schemas). */
+  type?: DomActionType | (string & {});
+  /** CSS selector of the elements to change; `:eq(n)` keeps the n-th match of what precedes it. */
+  selector?: string;
+  /** CSS selector hidden until this item is rendered (or gives up). */
+  prehidingSelector?: string;
+  /**
+   * HTML for the HTML actions, text for `setText`, a URL for `setImageSource`, an object of
+   * attributes (`setAttribute`) or CSS properties (`setStyle`, `move`, `resize`; an optional
+   * `priority: "important"`), `{ from, to }` child indexes for `rearrange`; any JSON for
+   * json-content-item.
+   */
+  content?: unknown;
+  /** MIME type of `content` (`text/html`, `application/json`...). Not read by the SDK. */
+  format?: string;
   [field: string]: unknown;
+}
+
+/** One item of a proposition: an offer, or one change of an offer. */
+export interface PropositionItem {
+  id?: string;
+  /**
+   * What the item is, e.g. `https://ns.adobe.com/personalization/dom-action`, `…/html-content-item`,
+   * `…/json-content-item` (never rendered by the SDK: the page reads it), `…/default-content-item`
+   * (renders nothing; counts as displayed).
+   */
+  schema?: string;
+  /** Free-form metadata of the decision (activity name...). */
+  meta?: Record<string, unknown>;
+  characteristics?: {
+    /** Sent as `propositionAction.label` when the visitor clicks inside the rendered item. */
+    trackingLabel?: string;
+    [field: string]: unknown;
+  };
+  data?: PropositionItemData;
+  [field: string]: unknown;
+}
+
+/** `scopeDetails` of a proposition: opaque to the SDK and echoed verbatim in notifications, except `characteristics.scopeType`. */
+export interface ScopeDetails {
+  /** Who decided: `"EDGECDP"` for this platform's edge. */
+  decisionProvider?: string;
+  activity?: { id?: string; [field: string]: unknown };
+  experience?: { id?: string; [field: string]: unknown };
+  /** `scopeType: "view"` marks an SPA view proposition, `scope` being the view name. */
+  characteristics?: { scopeType?: "view" | (string & {}); [field: string]: unknown };
+  correlationID?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A personalization proposition (`personalization:decisions` payload item), in the Adobe
+ * Experience Platform Web SDK's format.
+ */
+export interface Proposition {
+  /** Echoed in display and interact notifications. */
+  id: string;
+  /**
+   * Where it applies: `"__view__"` or `"web://host/path"` (the page: rendered by
+   * `renderDecisions`), an SPA view name (with `scopeDetails.characteristics.scopeType: "view"`),
+   * or a named decision scope such as `"hero-banner"` (rendered by `applyPropositions` only).
+   */
+  scope: string;
+  scopeDetails?: ScopeDetails;
+  items?: PropositionItem[];
+  /**
+   * In results of `sendEvent` and `applyPropositions`: whether the SDK rendered (or tried to
+   * render) this proposition. `false`: it is the page's to use, e.g. with `applyPropositions`.
+   */
+  renderAttempted?: boolean;
+  [field: string]: unknown;
+}
+
+/** Where `applyPropositions` renders the html-content-items of a scope that name none themselves. */
+export interface ScopeMetadata {
+  /** CSS selector of the element(s); `:eq(n)` is supported. */
+  selector: string;
+  /** The DOM action, e.g. `"setHtml"` or `"appendHtml"`. */
+  actionType: DomActionType | (string & {});
+}
+
+/** Options of `applyPropositions`. */
+export interface ApplyPropositionsOptions {
+  /**
+   * The propositions to render, typically those a `sendEvent` returned with
+   * `renderAttempted: false` (named scopes). Page-scope propositions already rendered
+   * (`renderAttempted: true`) are skipped.
+   */
+  propositions?: Proposition[];
+  /** Also render the propositions of this SPA view cached from earlier responses. */
+  viewName?: string;
+  /** Per scope, where and how to render html-content-items that have no selector or type. */
+  metadata?: Record<string, ScopeMetadata>;
+}
+
+/** What `applyPropositions` resolves with. */
+export interface ApplyPropositionsResult {
+  /** Copies of the propositions rendered or skipped, each with `renderAttempted`. */
+  propositions: Proposition[];
 }
 
 /** An entry of a response's `errors[]` / `warnings[]`, or a fatal (non-2xx) error body. */
@@ -179,7 +346,10 @@ export interface SendEventResult {
   requestId: string;
   /** Every handle of the response, unmodified. */
   handle: Handle[];
-  /** The payloads of all `personalization:decisions` handles, flattened. */
+  /**
+   * Copies of the payloads of all `personalization:decisions` handles, flattened, each with
+   * `renderAttempted`; on an SPA view change, also the cached propositions of the view.
+   */
   propositions: Proposition[];
   /**
    * The identities known after this response: the ECID, and the person's identities when the
@@ -234,6 +404,12 @@ export interface Instance {
    * `/v1/identity/acquire`.
    */
   getIdentity(): Promise<Identity>;
+  /**
+   * Renders propositions the page chose (named scopes, `renderDecisions: false` results, cached
+   * SPA views) with the same rules and notifications as `renderDecisions`. Applying what is
+   * already on the page changes nothing.
+   */
+  applyPropositions(options: ApplyPropositionsOptions): Promise<ApplyPropositionsResult>;
 }
 
 /** The global command function of the script-tag build (`window.edgecdp`). */
@@ -241,6 +417,7 @@ export interface CommandFunction {
   (command: "configure", config: Config): Promise<void>;
   (command: "sendEvent", options?: SendEventOptions): Promise<SendEventResult>;
   (command: "getIdentity"): Promise<Identity>;
+  (command: "applyPropositions", options: ApplyPropositionsOptions): Promise<ApplyPropositionsResult>;
   (command: "getLibraryInfo"): Promise<{ version: string }>;
 }
 

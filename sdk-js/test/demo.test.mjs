@@ -100,7 +100,7 @@ test("men: same ECID on the next page, and product views are collected", { skip 
     assert.equal(await pageView(page), ecid, "identity continuity across pages");
     assert.equal(await page.textContent("h1"), "Men › Sweatshirts");
     const skus = await page.$$eval("#product-grid [data-sku]", (els) => els.map((e) => e.dataset.sku));
-    assert.deepEqual(skus, ["MS-RUN-01", "MS-RUN-02"]);
+    assert.deepEqual(skus, ["MS-CRW-01", "MS-HOD-01", "MS-RUN-01", "MS-RUN-02"]);
     for (const sku of skus) {
       await page.click(`[data-sku="${sku}"] [data-view-product]`);
       await page.waitForSelector(`[data-sku="${sku}"].viewed`);

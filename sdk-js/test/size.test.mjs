@@ -18,7 +18,7 @@ const { code, out } = run();
 const report = JSON.parse(out.trim().split("\n").at(-1));
 
 test("size.mjs prints one JSON object on its last line, exiting 0 exactly when within budget", () => {
-  for (const key of ["iife", "esmEntry", "lazyChunk"]) {
+  for (const key of ["iife", "esmEntry", "lazyChunk", "renderChunk"]) {
     assert.ok(report[key].raw > 0 && report[key].gzip > 0 && report[key].gzip < report[key].raw, key);
   }
   assert.equal(code === 0, report.ok);
@@ -30,7 +30,7 @@ test("the critical path (script tag, and the ESM entry) is at most 10 KB gzip", 
   assert.equal(report.criticalPathGzip, Math.max(report.iife.gzip, report.esmEntry.gzip));
 });
 
-test("critical path + lazy chunk + Wasm core is at most 52 KB gzip", () => {
+test("critical path + lazy chunks + Wasm core is at most 52 KB gzip", () => {
   assert.ok(report.wasm, "sdk-js/wasm/ is built (cargo xtask build-wasm)");
   assert.ok(report.totalGzip <= report.budget.totalGzip, `${report.totalGzip} B gzip in all`);
 });

@@ -4,7 +4,10 @@ import {
   createInstance,
   EdgeError,
   VERSION,
+  type ApplyPropositionsResult,
   type CommandFunction,
+  type DomActionType,
+  type Proposition,
   type AuthenticatedState,
   type Config,
   type Envelope,
@@ -31,6 +34,17 @@ createInstance({ orgId: "LUMA123@AdobeOrg" });
 createInstance({ ...config, edgeDomian: "typo" });
 // @ts-expect-error debug is a boolean
 createInstance({ ...config, debug: "yes" });
+createInstance({
+  ...config,
+  renderUrl: "/sdk/edgecdp-render.js",
+  prehidingStyle: "#hero { opacity: 0 !important }",
+  prehidingTimeout: 2000,
+  personalization: { sendDisplayEvent: false, trackInteractions: false, selectorTimeout: 1000 },
+});
+// @ts-expect-error prehidingTimeout is in milliseconds
+createInstance({ ...config, prehidingTimeout: "3s" });
+// @ts-expect-error unknown personalization options are caught
+createInstance({ ...config, personalization: { sendDisplayEvents: false } });
 
 async function usage(): Promise<void> {
   const result = await sdk.sendEvent({
@@ -94,6 +108,36 @@ async function usage(): Promise<void> {
   // @ts-expect-error configure needs a config
   await sdk.configure();
 
+  // Personalization.
+  const rendered = await sdk.sendEvent({
+    renderDecisions: true,
+    personalization: { sendDisplayEvent: false },
+    xdm: { web: { webPageDetails: { viewName: "cart" } } },
+  });
+  const first: Proposition = rendered.propositions[0];
+  const attempted: boolean | undefined = first.renderAttempted;
+  const scopeType: string | undefined = first.scopeDetails?.characteristics?.scopeType;
+  const label: string | undefined = first.items?.[0].characteristics?.trackingLabel;
+  const selector: string | undefined = first.items?.[0].data?.selector;
+  void [attempted, scopeType, label, selector];
+  const applied = await sdk.applyPropositions({
+    propositions: rendered.propositions,
+    viewName: "cart",
+    metadata: { "hero-banner": { selector: "#hero", actionType: "setHtml" } },
+  });
+  assertType<Equal<typeof applied, ApplyPropositionsResult>>(true);
+  await sdk.applyPropositions({ viewName: "cart" });
+  // @ts-expect-error metadata needs a selector
+  await sdk.applyPropositions({ metadata: { "hero-banner": { actionType: "setHtml" } } });
+  // @ts-expect-error renderDecisions is a boolean
+  await sdk.sendEvent({ renderDecisions: "yes" });
+  const action: DomActionType = "appendHtml";
+  // @ts-expect-error not a DOM action type
+  const typo: DomActionType = "appendHTML";
+  // Items may carry action types this SDK does not know (they are warned about, not rendered).
+  const future: Proposition = { id: "p", scope: "__view__", items: [{ schema: "x", data: { type: "someFutureAction" } }] };
+  void [action, typo, future];
+
   try {
     await sdk.sendEvent({});
   } catch (err) {
@@ -114,7 +158,10 @@ async function commands(): Promise<void> {
   const r: SendEventResult = await edgecdp("sendEvent", { xdm: { eventType: "web.webpagedetails.pageViews" } });
   const i: Identity = await edgecdp("getIdentity");
   const info: { version: string } = await edgecdp("getLibraryInfo");
-  void [r, i, info];
+  const a: ApplyPropositionsResult = await edgecdp("applyPropositions", { propositions: r.propositions });
+  void [r, i, info, a];
+  // @ts-expect-error applyPropositions needs its options
+  await edgecdp("applyPropositions");
   // @ts-expect-error unknown command
   await edgecdp("sendEvents", {});
   // @ts-expect-error configure needs its options

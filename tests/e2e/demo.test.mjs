@@ -23,11 +23,12 @@ test("cargo xtask demo serves the Luma page; the page view is stored under the c
     const { ecid } = await openLumaPage(browser.context, `${url}/`);
     const cookie = await identityCookie(browser.context, url);
     assert.deepEqual(await decodeCookie(cookie.value), { ecid, signed: true });
-    const [view] = await eventually(() => {
-      const events = storedEvents(database, ecid);
-      return events.length && events;
-    }, "the page view in the demo's SQLite file");
-    assert.equal(view.eventType, "web.webpagedetails.pageViews");
+    // The page view, and the display notification of what the edge decided for the page.
+    const types = await eventually(() => {
+      const events = storedEvents(database, ecid).map((e) => e.eventType);
+      return events.includes("web.webpagedetails.pageViews") && events.includes("decisioning.propositionDisplay") && events;
+    }, "the page view and its display notification in the demo's SQLite file");
+    assert.deepEqual([...types].sort(), ["decisioning.propositionDisplay", "web.webpagedetails.pageViews"]);
     assert.equal(await (await browser.context.newPage()).goto(`${url}/healthz`).then((r) => r.status()), 200);
   } finally {
     await browser.close();

@@ -53,8 +53,9 @@ enum Command {
     /// the others are imported, and the command then exits with status 1. A progress bar shows
     /// on standard error when it is a terminal.
     Import(ImportArgs),
-    /// Check a configuration file: print its datastreams, computed attributes and segments (where
-    /// each segment is evaluated, its state per profile), and every problem (exit status 1).
+    /// Check a configuration file: print its datastreams, computed attributes, segments (where
+    /// each segment is evaluated, its state per profile), activities and offers, and every
+    /// problem (exit status 1).
     CheckConfig {
         /// The configuration file (TOML); the embedded demo configuration when omitted.
         #[arg(long, env = "EDGECDP_CONFIG")]
@@ -424,6 +425,28 @@ fn main() -> anyhow::Result<()> {
                 out.push_str(&format!("segment {}: {place}; {} bytes of state per profile\n", s.id(), r.state_bytes));
             }
             problems.extend(set.skipped().iter().map(|s| format!("segment {}: {}", s.id, s.error)));
+            // Activities and offers, checked as the admin API checks them.
+            let edge: Vec<String> =
+                set.segments().iter().filter(|s| s.report().edge_eligible).map(|s| s.id().to_owned()).collect();
+            let decisions =
+                edgecdp_core::decide::DecisionSet::load(&config.activities, &config.offers, &schema, &|id| {
+                    edge.iter().any(|e| e == id)
+                });
+            for a in decisions.activity_ids() {
+                out.push_str(&format!(
+                    "activity {a}
+"
+                ));
+            }
+            out.push_str(&format!("offers: {}\n", config.offers.len()));
+            for w in decisions.warnings() {
+                let line = format!("{} {} {}: {}", w.kind, w.id, w.field, w.message);
+                if w.skipped {
+                    problems.push(line);
+                } else {
+                    out.push_str(&format!("remark: {line}\n"));
+                }
+            }
             for p in &problems {
                 out.push_str(&format!("problem: {p}\n"));
             }

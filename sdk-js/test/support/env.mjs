@@ -49,6 +49,37 @@ export class CookieJar {
   }
 }
 
+/**
+ * The few DOM calls prehiding makes (src/prehide.ts): `<style>` elements appended to `head`,
+ * found by id, removed. Rendering itself is tested in Chromium (test/render.test.mjs).
+ */
+function styleSheets() {
+  const head = {
+    children: [],
+    appendChild(el) {
+      el.remove();
+      el.parentNode = head;
+      head.children.push(el);
+      return el;
+    },
+  };
+  const createElement = (tagName) => {
+    const el = {
+      tagName: tagName.toUpperCase(),
+      id: "",
+      textContent: "",
+      parentNode: null,
+      remove() {
+        if (!el.parentNode) return;
+        el.parentNode.children.splice(el.parentNode.children.indexOf(el), 1);
+        el.parentNode = null;
+      },
+    };
+    return el;
+  };
+  return { head, documentElement: head, createElement, getElementById: (id) => head.children.find((el) => el.id === id) ?? null };
+}
+
 /** Installs document/location/window for a page at `url`; returns the cookie jar. */
 export function installBrowser({ url = "https://www.luma.test/women.html?x=1", referrer = "https://search.example/q" } = {}) {
   const jar = new CookieJar(url);
@@ -56,6 +87,7 @@ export function installBrowser({ url = "https://www.luma.test/women.html?x=1", r
     referrer,
     currentScript: null,
     querySelector: () => null,
+    ...styleSheets(),
   };
   Object.defineProperty(document, "cookie", { get: () => jar.cookie, set: (v) => (jar.cookie = v), configurable: true });
   globalThis.document = document;

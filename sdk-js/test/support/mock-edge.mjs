@@ -5,6 +5,8 @@
 //
 // It is a test double, not the edge: ECIDs are random, and the only state is a small identity
 // directory per server (which browser is linked to which demo person), kept in memory.
+// Personalization tests give it the propositions to answer (`decide`), read the display and
+// interact notifications it received (`notifications`), and may hold its answers (`hold`).
 import { randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -106,13 +108,17 @@ export function errorBody(status, code, title, detail) {
   return { type: `https://ns.adobe.com/aep/errors/${code}`, status, title, detail };
 }
 
+/** Whether a request body is a notification (`decisioning.propositionDisplay`, `…Interact`...). */
+export const isNotification = (body) => String(body?.events?.[0]?.xdm?.eventType).startsWith("decisioning.");
+
 /**
  * The edge: `{ pathname, searchParams, body, cookieHeader }` → `{ status, json }`.
  * The ECID comes from the Cookie header, else meta.state.entries, else is minted. The events'
  * identityMaps are applied to `directory` (a fresh, empty-handed one by default), and
- * `identity:result` names the person the browser is linked to after them.
+ * `identity:result` names the person the browser is linked to after them. `decide(body)`, when
+ * given, returns the propositions of a `personalization:decisions` handle; notifications get none.
  */
-export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, directory = createDirectory()) {
+export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, directory = createDirectory(), decide = undefined) {
   const m = /^\/[^/]+(?:\/[^/]+)?\/v1\/(interact|collect|identity\/acquire|privacy\/set-consent)$/.exec(pathname);
   if (!m) return { status: 404, json: errorBody(404, "EXEG-0001-404", "Not found", `No route for ${pathname}.`) };
   const configId = searchParams.get("configId");
@@ -127,21 +133,41 @@ export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, 
   const raw = fromHeader ? fromHeader.slice(key.length + 1) : fromEntries;
   const ecid = (raw && ecidFromCookieValue(raw)) || mintEcid();
   for (const event of Array.isArray(body?.events) ? body.events : []) directory.observe(ecid, event?.xdm?.identityMap);
-  return { status: 200, json: { requestId: searchParams.get("requestId"), handle: identityHandles(ecid, orgId, directory.personOf(ecid)) } };
+  const handle = identityHandles(ecid, orgId, directory.personOf(ecid));
+  const propositions = decide && m[1] === "interact" && !isNotification(body) ? decide(body) : undefined;
+  if (propositions?.length) handle.push({ type: "personalization:decisions", payload: propositions });
+  return { status: 200, json: { requestId: searchParams.get("requestId"), handle } };
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".wasm": "application/wasm", ".map": "application/json", ".json": "application/json" };
 
 /**
- * Serves `/sdk/*` from sdk-js/dist, the edge under `/ee/`, anything else from demo-site/.
- * Every edge request is passed to `onEdge(req)` (for assertions) before it is answered; the
- * server's identity links live in `directory` (returned too, for tests that inspect it).
+ * Serves `/sdk/*` from sdk-js/dist, the edge under `/ee/`, `page(pathname)`'s HTML where it returns
+ * some, anything else from demo-site/. Every edge request is passed to `onEdge(req)` (for
+ * assertions) before it is answered, after `hold(req)` settles when it returns a promise (a slow
+ * or silent edge); `decide` is passed to {@link handleEdge}. The server's identity links live in
+ * `directory`, and every notification event it received, in order, in `notifications`
+ * (`{ action, xdm }`); both are returned too.
  */
-export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {}, directory = createDirectory() } = {}) {
+export function startServer({
+  port = 0,
+  host = "127.0.0.1",
+  onEdge = () => {},
+  directory = createDirectory(),
+  decide = undefined,
+  hold = () => undefined,
+  page = () => undefined,
+} = {}) {
   const demoRoot = join(REPO_ROOT, "demo-site");
   const sdkDist = join(SDK_ROOT, "dist");
+  const notifications = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
+    const html = page(url.pathname);
+    if (html !== undefined) {
+      res.writeHead(200, { "Content-Type": TYPES[".html"], "Cache-Control": "no-store" }).end(html);
+      return;
+    }
     if (url.pathname.startsWith("/ee/")) {
       const origin = req.headers.origin;
       const cors = origin ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", Vary: "Origin" } : {};
@@ -157,8 +183,14 @@ export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {}, d
       } catch {
         body = undefined;
       }
-      onEdge({ url, headers: req.headers, body });
-      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie }, directory);
+      const edgeReq = { url, headers: req.headers, body };
+      await hold(edgeReq);
+      onEdge(edgeReq);
+      if (isNotification(body)) {
+        const action = url.pathname.replace(/^.*\/v1\//, "");
+        for (const event of body.events) notifications.push({ action, xdm: event.xdm });
+      }
+      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie }, directory, decide);
       res.writeHead(out.status, { ...cors, ...(out.json ? { "Content-Type": "application/json" } : {}) });
       res.end(out.json ? JSON.stringify(out.json) : undefined);
       return;
@@ -174,7 +206,16 @@ export function startServer({ port = 0, host = "127.0.0.1", onEdge = () => {}, d
     }
   });
   return new Promise((resolve) =>
-    server.listen(port, host, () => resolve({ server, directory, origin: `http://${host}:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })),
+    server.listen(port, host, () =>
+      resolve({
+        server,
+        directory,
+        notifications,
+        origin: `http://${host}:${server.address().port}`,
+        // Held requests never finish on their own.
+        close: () => new Promise((r) => (server.close(r), server.closeAllConnections())),
+      }),
+    ),
   );
 }
 

@@ -14,14 +14,13 @@ use super::proposition::{
     ScopeDetails, schema,
 };
 use super::state::{DecisionState, Seen};
-use crate::codec::hex;
 use crate::mac::sha256;
 use crate::map::ObjectMap;
 use crate::segment::compile::{Options, compile};
 use crate::segment::parse;
 use crate::segment::program::Cond;
 use crate::segment::schema::Schema;
-use crate::segment::set::ProfileSegments;
+use crate::segment::set::{Membership, ProfileSegments};
 use crate::time::Timestamp;
 use crate::value::Value;
 
@@ -376,7 +375,9 @@ impl DecisionSet {
                 }
                 (None, _) => None,
             };
-            let offers = self.offer_refs(&a.id, &format!("experiences[{i}].offers"), &e.offers, offers);
+            let mut offers = self.offer_refs(&a.id, &format!("experiences[{i}].offers"), &e.offers, offers);
+            // Highest priority first; equal priorities keep their listed order.
+            offers.sort_by_key(|&o| std::cmp::Reverse(self.offers[o].def.priority));
             experiences.push(CompiledExperience { id: e.id.clone(), audience, offers });
         }
         let fallback = self.offer_refs(&a.id, "fallback", &a.fallback, offers);
@@ -433,7 +434,13 @@ impl DecisionSet {
             return Vec::new();
         }
         let path = req.page.map(page_path);
-        let member = |id: &str| visitor.segments.is_some_and(|s| s.members().any(|(m, _)| m == id));
+        let member = |id: &str| {
+            visitor
+                .segments
+                .and_then(|s| s.segments.get(id))
+                .and_then(|st| st.membership.as_ref())
+                .is_some_and(Membership::is_member)
+        };
         let holds =
             |c: &Option<Condition>| c.as_ref().is_none_or(|c| c.cond.value(visitor.attributes, &|_| false, &member));
         let mut answered: BTreeSet<String> = BTreeSet::new();
@@ -479,13 +486,12 @@ impl DecisionSet {
                         d.view.is_none() && d.scope == scope
                     }
                 };
+                // Offers are kept by priority: the first that fits and is eligible is the best.
                 let best = e
                     .offers
                     .iter()
-                    .filter(fits)
-                    .filter(eligible)
-                    .max_by(|x, y| self.offers[**x].def.priority.cmp(&self.offers[**y].def.priority).then(y.cmp(x)))
-                    .or_else(|| a.fallback.iter().filter(fits).find(|o| eligible(o)));
+                    .find(|o| fits(o) && eligible(o))
+                    .or_else(|| a.fallback.iter().find(|o| fits(o) && eligible(o)));
                 let Some(&o) = best else { continue };
                 let offer = &self.offers[o];
                 let page_scope = scope == PAGE_SCOPE;
@@ -603,7 +609,7 @@ fn proposition(
     is_view: bool,
     items: Vec<PropositionItem>,
 ) -> Proposition {
-    let id = hex(&sha256(format!("{}\0{}\0{}\0{scope}", a.id, e.id, offer.def.id).as_bytes())[..12]);
+    let id = format!("{:016x}", fnv([a.id.as_str(), &e.id, &offer.def.id, &scope]));
     Proposition {
         id,
         scope,
@@ -686,6 +692,20 @@ fn escape_into(out: &mut String, text: &str) {
 fn is_html(item: &PropositionItem) -> bool {
     item.schema == schema::HTML
         || item.data.kind.as_deref().is_some_and(|k| k.ends_with("Html") || k.starts_with("insert"))
+}
+
+/// FNV-1a over parts separated by NUL: proposition ids, stable across hosts and versions.
+fn fnv<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            h = (h ^ 0).wrapping_mul(0x0100_0000_01b3);
+        }
+        for b in part.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 fn check_id(id: &str) -> Result<(), (String, String)> {

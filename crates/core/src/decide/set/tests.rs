@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::decide::model::Activity;
-use crate::segment::set::{Membership, SegmentState, Status};
+use crate::segment::set::{SegmentState, Status};
 
 const T0: Timestamp = Timestamp(1_790_000_000_000);
 const HOUR: i64 = 3_600_000;
@@ -135,7 +135,7 @@ fn proposition_format_is_adobes() {
         json!({ "type": "setHtml", "selector": "#hero h1", "prehidingSelector": "#hero h1",
         "content": "New season", "format": "application/vnd.adobe.target.dom-action" })
     );
-    assert_eq!(json["id"].as_str().unwrap().len(), 24);
+    assert_eq!(json["id"].as_str().unwrap().len(), 16);
     // Stable: the same decision has the same id.
     assert_eq!(decide(&set, "2", &page(), &v, T0)[0].id, props[0].id);
 }
