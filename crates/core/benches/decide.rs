@@ -20,7 +20,7 @@ fn definitions(offers: usize) -> (Vec<Activity>, Vec<Offer>) {
     let mut all_offers = Vec::new();
     let mut activities = Vec::new();
     for a in 0..offers / 10 {
-        let scope = |k: usize| if k % 2 == 0 { "__view__".to_owned() } else { format!("scope-{}", a % 9) };
+        let scope = |k: usize| if k.is_multiple_of(2) { "__view__".to_owned() } else { format!("scope-{}", a % 9) };
         let ids: Vec<String> = (0..10).map(|k| format!("o{a}-{k}")).collect();
         for (k, id) in ids.iter().enumerate() {
             let eligibility = match k % 4 {
@@ -36,12 +36,12 @@ fn definitions(offers: usize) -> (Vec<Activity>, Vec<Offer>) {
             if !eligibility.is_null() {
                 offer["eligibility"] = eligibility;
             }
-            if k % 3 == 0 {
+            if k.is_multiple_of(3) {
                 offer["cap"] = json!({ "max": 3, "window": "1d" });
             }
             all_offers.push(offer);
         }
-        let activity = if a % 5 == 0 {
+        let activity = if a.is_multiple_of(5) {
             json!({ "id": format!("a{a}"), "kind": "ab", "priority": a % 4,
                     "experiences": [{ "id": "x", "offers": ids[..5] }, { "id": "y", "offers": ids[5..] }] })
         } else {

@@ -699,7 +699,7 @@ fn fnv<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
     for (i, part) in parts.into_iter().enumerate() {
         if i > 0 {
-            h = (h ^ 0).wrapping_mul(0x0100_0000_01b3);
+            h = h.wrapping_mul(0x0100_0000_01b3); // a NUL byte between parts
         }
         for b in part.bytes() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
