@@ -245,6 +245,10 @@ pub enum Handle {
     /// for (Adobe's format, which the Adobe Web SDK and sdk-js render).
     #[serde(rename = "personalization:decisions")]
     Decisions(Vec<crate::decide::Proposition>),
+    /// `edgecdp:bundle`: what the browser needs to decide the on-device activities itself (an
+    /// edgecdp extension, sent when an event asks with `query.personalization.onDevice: true`).
+    #[serde(rename = "edgecdp:bundle")]
+    Bundle(Vec<crate::decide::device::Bundle>),
 }
 
 /// A payload item of `edgecdp:profile`.

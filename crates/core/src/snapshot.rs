@@ -15,6 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::consent::Consent;
+use crate::decide::device::DeviceDefinitions;
 use crate::decide::{Activity, DecisionSet, DecisionWarning, Offer};
 use crate::identity::graph::GraphConfig;
 use crate::identity::resolve::EdgeFragment;
@@ -324,7 +325,7 @@ pub struct Snapshot {
 /// The compiled form of [`Snapshot::segments`], [`Snapshot::activities`] and
 /// [`Snapshot::offers`] (not shipped: each edge compiles the text).
 #[derive(Debug, Clone, Default)]
-struct CompiledSegments(std::sync::Arc<SegmentSet>, std::sync::Arc<DecisionSet>);
+struct CompiledSegments(std::sync::Arc<SegmentSet>, std::sync::Arc<DecisionSet>, std::sync::Arc<DeviceDefinitions>);
 
 impl PartialEq for CompiledSegments {
     /// Derived from `segments`, which equality already compares.
@@ -396,7 +397,9 @@ impl Snapshot {
         let set = SegmentSet::load(&self.segments, &schema, &Options::default());
         let skipped = set.skipped().to_vec();
         let decisions = DecisionSet::load(&self.activities, &self.offers, &schema, &|id| set.get(id).is_some());
-        self.compiled = CompiledSegments(std::sync::Arc::new(set), std::sync::Arc::new(decisions));
+        let device = DeviceDefinitions::new(&decisions, &self.activities, &self.offers, &set);
+        self.compiled =
+            CompiledSegments(std::sync::Arc::new(set), std::sync::Arc::new(decisions), std::sync::Arc::new(device));
         skipped
     }
 
@@ -415,6 +418,12 @@ impl Snapshot {
     #[must_use]
     pub fn decisions(&self) -> &DecisionSet {
         &self.compiled.1
+    }
+
+    /// What client bundles carry (the on-device activities and what they read).
+    #[must_use]
+    pub fn device(&self) -> &DeviceDefinitions {
+        &self.compiled.2
     }
 
     /// The compiled segments.

@@ -23,27 +23,24 @@ const WASM_FEATURES: [&str; 6] = [
 
 /// The browser core: `cargo build` (profile `wasm-release`), bindings generated in-process by
 /// `wasm-bindgen-cli-support` (the version in Cargo.lock), then `wasm-opt -Oz`.
+/// The on-device decider (`edgecdp-wasm-device`, loaded only when the edge sends a client bundle)
+/// is built the same way, beside it.
 pub(crate) fn browser_wasm() -> anyhow::Result<()> {
-    run(cargo().args([
-        "build",
-        "-p",
-        "edgecdp-wasm",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-    ]))?;
-    let input = root().join("target/wasm32-unknown-unknown/wasm-release/edgecdp_wasm.wasm");
-    let out = root().join(BROWSER_WASM_DIR);
-    std::fs::create_dir_all(&out)?;
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&input)
-        .web(true)?
-        .typescript(true)
-        .out_name("edgecdp_wasm")
-        .generate(&out)
-        .with_context(|| format!("wasm-bindgen failed on {}", input.display()))?;
-    wasm_opt(&out.join("edgecdp_wasm_bg.wasm"), "-Oz")
+    for (package, name) in [("edgecdp-wasm", "edgecdp_wasm"), ("edgecdp-wasm-device", "edgecdp_wasm_device")] {
+        run(cargo().args(["build", "-p", package, "--target", "wasm32-unknown-unknown", "--profile", "wasm-release"]))?;
+        let input = root().join(format!("target/wasm32-unknown-unknown/wasm-release/{name}.wasm"));
+        let out = root().join(BROWSER_WASM_DIR);
+        std::fs::create_dir_all(&out)?;
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(&input)
+            .web(true)?
+            .typescript(true)
+            .out_name(name)
+            .generate(&out)
+            .with_context(|| format!("wasm-bindgen failed on {}", input.display()))?;
+        wasm_opt(&out.join(format!("{name}_bg.wasm")), "-Oz")?;
+    }
+    Ok(())
 }
 
 /// `wasm-opt` from npm's binaryen (the only one that reads wasm-bindgen's current output).

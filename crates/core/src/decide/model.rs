@@ -62,6 +62,12 @@ pub struct Activity {
     /// activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<Conversion>,
+    /// Also decided in the browser: the edge sends the activity, its offers, the segments it
+    /// reads and the visitor's state for them to SDKs that ask (a client bundle), and the SDK
+    /// re-decides as the page's events arrive, without a round trip. Only what the activity reads
+    /// leaves the edge.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_device: bool,
 }
 
 const fn all_traffic() -> u8 {

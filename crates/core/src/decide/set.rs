@@ -58,6 +58,10 @@ pub struct DecisionWarning {
 #[derive(Debug, Clone, PartialEq)]
 struct Condition {
     cond: Cond,
+    /// The segments it reads.
+    segments: Vec<String>,
+    /// The profile attributes it reads.
+    reads: Vec<String>,
 }
 
 /// A time window of a schedule.
@@ -82,6 +86,8 @@ struct CompiledOffer {
     /// `(max, window in ms)`.
     cap: Option<(u32, Option<i64>)>,
     items: Vec<PropositionItem>,
+    /// The attributes its content's `{{profile.*}}` tokens read.
+    token_reads: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +111,7 @@ struct CompiledActivity {
     experiences: Vec<CompiledExperience>,
     fallback: Vec<usize>,
     suppress_on_conversion: bool,
+    on_device: bool,
 }
 
 /// Activities and offers, compiled.
@@ -117,6 +124,19 @@ pub struct DecisionSet {
     conversions: BTreeMap<String, Vec<usize>>,
     warnings: Vec<DecisionWarning>,
     profile_reads: BTreeSet<String>,
+}
+
+/// See [`DecisionSet::device_needs`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceNeeds {
+    /// Activity ids.
+    pub activities: BTreeSet<String>,
+    /// Offer ids.
+    pub offers: BTreeSet<String>,
+    /// Segment ids read directly (references between segments are the caller's to follow).
+    pub segments: BTreeSet<String>,
+    /// Profile attribute paths.
+    pub reads: BTreeSet<String>,
 }
 
 /// What a decision is made for.
@@ -250,7 +270,7 @@ impl DecisionSet {
             }
         }
         self.profile_reads.extend(program.report.profile_reads.iter().cloned());
-        Ok(Condition { cond: program.cond })
+        Ok(Condition { cond: program.cond, segments: program.report.depends_on, reads: program.report.profile_reads })
     }
 
     fn compile_offer(
@@ -315,17 +335,15 @@ impl DecisionSet {
             .enumerate()
             .map(|(i, item)| build_item(offer, i, item).map_err(|(f, m)| (format!("items[{i}].{f}"), m)))
             .collect::<Result<Vec<_>, _>>()?;
-        for item in &items {
-            if let Some(text) = item.data.content.as_str() {
-                self.profile_reads.extend(tokens(text).into_iter().map(str::to_owned));
-            }
-        }
+        let token_reads: Vec<String> =
+            items.iter().filter_map(|i| i.data.content.as_str()).flat_map(tokens).map(str::to_owned).collect();
+        self.profile_reads.extend(token_reads.iter().cloned());
         let eligibility = offer
             .eligibility
             .as_deref()
             .map(|t| self.condition(t, schema, segments, "offer", &offer.id, "eligibility"))
             .transpose()?;
-        Ok(CompiledOffer { def: offer.clone(), schedule, pages, eligibility, cap, items })
+        Ok(CompiledOffer { def: offer.clone(), schedule, pages, eligibility, cap, items, token_reads })
     }
 
     fn compile_activity(
@@ -393,6 +411,7 @@ impl DecisionSet {
             experiences,
             fallback,
             suppress_on_conversion: a.conversion.as_ref().is_some_and(|c| c.suppress),
+            on_device: a.on_device,
         })
     }
 
@@ -571,6 +590,34 @@ impl DecisionSet {
             }
         }
         changed
+    }
+
+    /// What the on-device activities need in a browser: their ids, the ids of the offers they
+    /// may show, the segments their conditions read (directly) and the profile attributes their
+    /// conditions and content read.
+    #[must_use]
+    pub fn device_needs(&self) -> DeviceNeeds {
+        let mut needs = DeviceNeeds::default();
+        let add = |c: &Option<Condition>, needs: &mut DeviceNeeds| {
+            if let Some(c) = c {
+                needs.segments.extend(c.segments.iter().cloned());
+                needs.reads.extend(c.reads.iter().cloned());
+            }
+        };
+        for a in self.activities.iter().filter(|a| a.on_device) {
+            needs.activities.insert(a.id.clone());
+            add(&a.audience, &mut needs);
+            for e in &a.experiences {
+                add(&e.audience, &mut needs);
+            }
+            for &o in a.experiences.iter().flat_map(|e| &e.offers).chain(&a.fallback) {
+                let offer = &self.offers[o];
+                needs.offers.insert(offer.def.id.clone());
+                add(&offer.eligibility, &mut needs);
+                needs.reads.extend(offer.token_reads.iter().cloned());
+            }
+        }
+        needs
     }
 
     /// The event types [`DecisionSet::record`] reads: display notifications and conversions.

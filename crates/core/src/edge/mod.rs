@@ -219,6 +219,8 @@ pub struct Pending {
 struct Personalize {
     scopes: Vec<String>,
     page: Option<String>,
+    /// The SDK asks for a client bundle (`onDevice: true`).
+    on_device: bool,
 }
 
 impl Personalize {
@@ -230,6 +232,7 @@ impl Personalize {
                 continue;
             };
             asked = true;
+            p.on_device |= q.get("onDevice").is_some_and(|v| *v == Value::Bool(true));
             let strings = |key: &str| {
                 q.get(key)
                     .and_then(Value::as_array)
@@ -339,6 +342,17 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
     }
     let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now);
     let (resolution, propositions) = decide_content(snapshot, &ecid, resolution, &records, personalize.as_deref(), now);
+    let bundle = personalize.filter(|p| p.on_device && !snapshot.device().is_empty()).map(|_| {
+        let view = resolution.view.as_ref();
+        let empty = ObjectMap::new();
+        snapshot.device().bundle(
+            snapshot.version,
+            ecid.as_str(),
+            view.map_or(&empty, |v| &v.attributes),
+            view.and_then(|v| v.segments.as_ref()),
+            view.and_then(|v| v.decisions.as_ref()),
+        )
+    });
     let response = if respond {
         store.insert(
             0,
@@ -375,6 +389,9 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
         }
         if !propositions.is_empty() {
             handle.push(Handle::Decisions(propositions));
+        }
+        if let Some(bundle) = bundle {
+            handle.push(Handle::Bundle(vec![bundle]));
         }
         json_response(200, &ResponseBody { request_id, handle, warnings })
     } else {

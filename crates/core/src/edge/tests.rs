@@ -639,6 +639,28 @@ mod decisions {
     }
 
     #[test]
+    fn sdks_that_ask_get_the_client_bundle_of_on_device_activities() {
+        let mut snap = with_offers();
+        snap.activities[1].on_device = true;
+        let (snap, warnings) = snap.clone().with_decisions(snap.activities.clone(), snap.offers.clone());
+        assert!(warnings.is_empty());
+        let ask = br#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews"},
+            "query":{"personalization":{"decisionScopes":["__view__"],"onDevice":true}}}]}"#;
+        let body = json(&run(&snap, ask, &Views::new()).response);
+        let bundles: Vec<&serde_json::Value> =
+            body["handle"].as_array().unwrap().iter().filter(|h| h["type"] == "edgecdp:bundle").collect();
+        assert_eq!(bundles.len(), 1);
+        let bundle = &bundles[0]["payload"][0];
+        assert_eq!(bundle["activities"].as_array().unwrap().len(), 1);
+        assert_eq!(bundle["activities"][0]["id"], "banner");
+        assert_eq!(bundle["offers"][0]["id"], "hero-json");
+        assert_eq!(bundle["ecid"], body["handle"][0]["payload"][0]["id"]);
+        // Without asking, no bundle.
+        let body = json(&run(&snap, PAGE_VIEW, &Views::new()).response);
+        assert!(!body["handle"].as_array().unwrap().iter().any(|h| h["type"] == "edgecdp:bundle"));
+    }
+
+    #[test]
     fn consent_out_gets_no_decisions() {
         let snap = with_offers();
         let keys = keys();
