@@ -6,11 +6,13 @@
 
 use std::path::PathBuf;
 
+use edgecdp_core::decide::device::{Bundle, Device};
 use edgecdp_core::field::{FieldError, Path};
 use edgecdp_core::identity::graph::{GraphConfig, GraphEvent, Graphs};
 use edgecdp_core::identity::simulate::simulate;
 use edgecdp_core::identity::{CookieKeys, Namespaces, cookie};
 use edgecdp_core::limits::Limits;
+use edgecdp_core::time::Timestamp;
 use edgecdp_core::value::Value;
 use edgecdp_core::xdm::Event;
 use serde_json::{Value as Json, json};
@@ -70,6 +72,20 @@ fn run(function: &str, input: &Json) -> Json {
                 Ok(g) => json!({ "ok": true, "value": graphs_json(&g) }),
                 Err(errors) => json!({ "ok": false, "errors": field_errors(&errors) }),
             }
+        }
+        "decide" => {
+            let bundle: Bundle = serde_json::from_value(input["bundle"].clone()).unwrap();
+            let (mut device, skipped) = Device::new(bundle);
+            assert!(skipped.is_empty(), "{skipped:?}");
+            for e in input["events"].as_array().unwrap() {
+                let xdm: Value = serde_json::from_value(e["xdm"].clone()).unwrap();
+                device.on_event(&xdm, e["id"].as_str().unwrap(), Timestamp(e["at"].as_i64().unwrap()));
+            }
+            let scopes: Vec<String> = serde_json::from_value(input["scopes"].clone()).unwrap();
+            let propositions =
+                device.decide(&scopes, input["page"].as_str(), Timestamp(input["now"].as_i64().unwrap()));
+            let segments: Vec<&String> = device.members().collect();
+            json!({ "ok": true, "value": { "segments": segments, "propositions": propositions } })
         }
         other => panic!("the vectors name a function the core runner does not know: {other}"),
     }

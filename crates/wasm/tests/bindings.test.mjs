@@ -1,5 +1,6 @@
 // The browser Wasm core, really instantiated in Node (the same .wasm sdk-js loads), run against
-// the shared vectors in tests/spec/ and the envelope contract. Build it first: cargo xtask build-wasm.
+// the shared vectors in tests/spec/ and the envelope contract; `decide` vectors run through the
+// on-device decider (edgecdp-wasm-device). Build both first: cargo xtask build-wasm.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -7,6 +8,8 @@ import { readFileSync } from "node:fs";
 const root = new URL("../../../", import.meta.url);
 const glue = await import(new URL("sdk-js/wasm/edgecdp_wasm.js", root));
 glue.initSync({ module: readFileSync(new URL("sdk-js/wasm/edgecdp_wasm_bg.wasm", root)) });
+const device = await import(new URL("sdk-js/wasm/edgecdp_wasm_device.js", root));
+device.initSync({ module: readFileSync(new URL("sdk-js/wasm/edgecdp_wasm_device_bg.wasm", root)) });
 
 const specDir = new URL("tests/spec/", root);
 const index = JSON.parse(readFileSync(new URL("index.json", specDir), "utf8"));
@@ -27,6 +30,15 @@ function run(fn, input) {
     case "validateEvent": {
       const r = glue.validateEvent(input);
       return r.ok ? { ok: true } : { ok: false, errors: (r.error.errors || []).map(({ path, code }) => ({ path, code })) };
+    }
+    case "decide": {
+      const d = new device.Decider(JSON.stringify(input.bundle));
+      assert.deepEqual(JSON.parse(d.skipped()), []);
+      for (const e of input.events) d.onEvent(JSON.stringify(e.xdm), e.id, e.at);
+      const propositions = JSON.parse(d.decide(JSON.stringify(input.scopes), input.page, input.now));
+      const value = { segments: JSON.parse(d.segments()), propositions };
+      d.free();
+      return { ok: true, value };
     }
     default:
       return undefined; // not exported to browsers (verifyIdentityCookie needs the edge's key)
@@ -88,4 +100,13 @@ test("input JSON cannot carry is refused, not crashed on", () => {
 test("undefined members are dropped like JSON.stringify does", () => {
   const r = glue.validateEvent({ xdm: { eventType: "x", web: undefined } });
   assert.deepEqual(r.value, { xdm: { eventType: "x" } });
+});
+
+test("the on-device decider refuses what is not a bundle or an event, with a message", () => {
+  assert.throws(() => new device.Decider("{"), /not a client bundle/);
+  const d = new device.Decider(JSON.stringify({ version: 1, ecid: "1" }));
+  assert.throws(() => d.onEvent("[1]", "e", 0), /not an event: expected a JSON object/);
+  assert.throws(() => d.decide("\"__view__\"", null, 0), /scopes: expected a JSON array of strings/);
+  assert.deepEqual(JSON.parse(d.decide(JSON.stringify(["__view__"]), null, 0)), [], "an empty bundle decides nothing");
+  d.free();
 });
