@@ -55,7 +55,7 @@ export async function startOrigin(options = {}) {
   const tmp = options.database ? null : tempDir("origin");
   const database = options.database || join(tmp.dir, "origin.sqlite");
   const child = spawn(BIN, ["serve", "--listen", `127.0.0.1:${options.port || 0}`, "--database", database,
-    "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist")], {
+    "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist"), ...(options.args || [])], {
     cwd: ROOT,
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "pipe", "inherit"],
@@ -80,8 +80,11 @@ export async function startOrigin(options = {}) {
   };
 }
 
-/** Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port. */
-export async function startWorker(originUrl) {
+/**
+ * Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port;
+ * `bindings` adds or replaces bindings (e.g. `EDGECDP_UPSTREAM_URL` for proxy mode).
+ */
+export async function startWorker(originUrl, bindings = {}) {
   const { Miniflare } = await import("miniflare");
   const mf = new Miniflare({
     scriptPath: join(WORKER_DIR, "index.js"),
@@ -98,6 +101,7 @@ export async function startWorker(originUrl) {
       EDGECDP_COOKIE_KEYS: DEMO_SECRETS.cookieKeys,
       // Deletions reach the edge with the next snapshot: recheck every second in tests.
       EDGECDP_SNAPSHOT_RECHECK_SECS: "1",
+      ...bindings,
     },
     host: "127.0.0.1",
     port: 0,

@@ -48,31 +48,10 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
     let url = req.url()?;
     let query = url.query().unwrap_or("").to_owned();
     let origin = req.headers().get("origin")?;
-    let b = match Bindings::read(env) {
-        Ok(b) => b,
-        Err(e) => {
-            worker::console_error!("{e}");
-            return to_worker(edge::unavailable(origin.as_deref(), &query, 5));
-        }
-    };
-    let at = now();
-    let snapshot = match snapshot::current(&b, at).await {
-        Ok(s) => s,
-        Err(e) => {
-            worker::console_error!("no definitions snapshot: {e}");
-            return to_worker(edge::unavailable(origin.as_deref(), &query, 2));
-        }
-    };
-    // The edge's clock: the wall clock plus a demo's fast-forward (0 outside demos). The outbox
-    // keeps the wall clock.
-    let edge_at = at.plus_millis(snapshot.clock_offset_ms);
     let body = req.bytes().await.unwrap_or_default();
     let cookie = req.headers().get("cookie")?;
     let method = req.method().to_string();
     let path = req.path();
-    let mut keys = b.cookie_keys.clone().into_iter();
-    let keys = CookieKeys::new(keys.next().unwrap_or_default(), keys.collect());
-    let env_core = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
     let request = HttpRequest {
         method: &method,
         path: &path,
@@ -81,9 +60,38 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
         cookie: cookie.as_deref(),
         body: &body,
     };
+    to_worker(run(&request, env, ctx).await)
+}
+
+/// Runs one request through the core's pipeline: the snapshot and the visitor's views from
+/// this isolate and KV, views written back before answering, records shipped to the origin
+/// after (`waitUntil`).
+pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> HttpResponse {
+    let (origin, query, path) = (request.origin, request.query, request.path);
+    let b = match Bindings::read(env) {
+        Ok(b) => b,
+        Err(e) => {
+            worker::console_error!("{e}");
+            return edge::unavailable(origin, query, 5);
+        }
+    };
+    let at = now();
+    let snapshot = match snapshot::current(&b, at).await {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!("no definitions snapshot: {e}");
+            return edge::unavailable(origin, query, 2);
+        }
+    };
+    // The edge's clock: the wall clock plus a demo's fast-forward (0 outside demos). The outbox
+    // keeps the wall clock.
+    let edge_at = at.plus_millis(snapshot.clock_offset_ms);
+    let mut keys = b.cookie_keys.clone().into_iter();
+    let keys = CookieKeys::new(keys.next().unwrap_or_default(), keys.collect());
+    let env_core = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
     let kv = env.kv("EDGE_STATE");
     let mut visitor_guard = None;
-    let outcome = match edge::begin(&env_core, &request, edge_at, &Entropy(entropy())) {
+    let outcome = match edge::begin(&env_core, request, edge_at, &Entropy(entropy())) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
             // One request of a visitor at a time in this isolate: its views are read, decided
@@ -141,7 +149,7 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
             outbox::drain(kv, &b, now()).await;
         }
     });
-    to_worker(outcome.response)
+    outcome.response
 }
 
 fn to_worker(r: HttpResponse) -> Result<Response> {

@@ -6,7 +6,8 @@
 //! visitor never waits for the origin; batches the origin does not acknowledge wait in a KV
 //! outbox and are retried with backoff (`outbox`).
 //!
-//! Route groups: `GET /healthz` here; every other path goes to the core, which routes the edge
+//! Route groups: `GET /healthz` here; in proxy mode every other `GET` is a storefront page
+//! (`pages`); every other request goes to the core, which routes the edge
 //! protocol itself (so the native host and the worker route identically, and unknown paths get
 //! the same Adobe-format 404 on both) — which is why there is no `worker::Router` table here.
 //!
@@ -19,6 +20,8 @@
 //! | `EDGECDP_SYNC_SECRET` | secret | signs `/v1/sync` and `/v1/snapshot` calls |
 //! | `EDGECDP_COOKIE_KEYS` | secret | identity cookie keys, comma-separated, first signs |
 //! | `EDGECDP_SNAPSHOT_RECHECK_SECS` | var | how long a snapshot serves before the origin is asked again (default 30) |
+//! | `EDGECDP_UPSTREAM_URL` | var | proxy mode: the storefront; `GET`s are fetched from it and HTML pages personalized (`pages`) |
+//! | `EDGECDP_PAGES_DATASTREAM` | var | proxy mode: the datastream page views go through (default: the snapshot's first) |
 //! | `EDGE_STATE` | KV namespace | person views, cached per identity |
 //!
 //! The definitions snapshot is fetched from the origin and kept per isolate, rechecked every 30
@@ -31,6 +34,7 @@ mod bindings;
 mod edge;
 mod origin;
 mod outbox;
+mod pages;
 mod snapshot;
 mod state;
 
@@ -47,6 +51,13 @@ pub async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::S
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == "/healthz" {
         return edge::health(&env).await;
+    }
+    // Proxy mode: pages come from the storefront, personalized on their way.
+    if req.method() == worker::Method::Get
+        && let Ok(upstream) = env.var(pages::UPSTREAM).map(|v| v.to_string())
+        && !upstream.is_empty()
+    {
+        return pages::handle(req, &env, &ctx, &upstream).await;
     }
     edge::handle(req, &env, &ctx).await
 }

@@ -88,6 +88,20 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Encodes every byte outside unreserved URL characters (letters, digits, `-._~`) as `%XX`.
+#[must_use]
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes (`+` stays `+`, as in cookies). Invalid escapes are kept verbatim;
 /// bytes that do not form UTF-8 make the result `None`.
 #[must_use]

@@ -61,10 +61,28 @@ pub struct Config {
     /// Offers (`[[offers]]`), stored at start; the admin API changes them afterwards.
     #[serde(default)]
     pub offers: Vec<edgecdp_core::decide::Offer>,
+    /// Storefront pages the native edge personalizes before serving them (`[pages]`).
+    #[serde(default)]
+    pub pages: PagesConfig,
     /// Set only by the embedded demo file: secrets are public, and the demo clock can be moved
     /// forward (`POST /api/clock`).
     #[serde(default)]
     pub demo: bool,
+}
+
+/// `[pages]`: the native edge's proxy mode. With `personalize = true`, every HTML page served
+/// from `site_dir` is a page view through `datastream`: the edge decides the page's offers,
+/// applies their DOM actions to the HTML and inlines its answer, so the page arrives personalized
+/// (no flicker, no JavaScript needed) and sdk-js does not ask again.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PagesConfig {
+    /// Personalize pages (`--personalize-pages`).
+    #[serde(default)]
+    pub personalize: bool,
+    /// The datastream page views go through (default: the first one).
+    #[serde(default)]
+    pub datastream: Option<String>,
 }
 
 /// A dataset imported from files (`[[datasets]]`). Paths are relative to the working
@@ -132,6 +150,8 @@ pub struct Overrides {
     pub site_dir: Option<PathBuf>,
     /// `--sdk-dir` / `EDGECDP_SDK_DIR`.
     pub sdk_dir: Option<PathBuf>,
+    /// `--personalize-pages`: turns `[pages] personalize` on.
+    pub personalize_pages: bool,
     /// `EDGECDP_COOKIE_KEYS` (comma-separated).
     pub cookie_keys: Option<String>,
     /// `EDGECDP_SYNC_SECRET`.
@@ -177,6 +197,9 @@ impl Config {
         if let Some(v) = &o.sdk_dir {
             self.sdk_dir = Some(v.clone());
         }
+        if o.personalize_pages {
+            self.pages.personalize = true;
+        }
         if let Some(v) = &o.cookie_keys {
             self.secrets.cookie_keys = split_list(v);
         }
@@ -200,6 +223,11 @@ impl Config {
         }
         if self.secrets.sync_secret.len() < 16 {
             bail!("secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)");
+        }
+        if let Some(ds) = &self.pages.datastream
+            && !self.datastreams.iter().any(|d| &d.id == ds)
+        {
+            bail!("pages.datastream: no datastream has the id {ds:?}");
         }
         for (i, d) in self.datasets.iter().enumerate() {
             let valid =

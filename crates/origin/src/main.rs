@@ -154,6 +154,10 @@ struct ServeArgs {
     /// Directory served at /sdk/ (the built sdk-js). Overrides `sdk_dir`.
     #[arg(long, env = "EDGECDP_SDK_DIR")]
     sdk_dir: Option<PathBuf>,
+    /// Personalize the storefront's HTML pages at the edge before serving them (proxy mode:
+    /// offers already in the markup, the edge's answer inlined). Turns `[pages] personalize` on.
+    #[arg(long)]
+    personalize_pages: bool,
 }
 
 fn overrides_from_env() -> Overrides {
@@ -373,6 +377,7 @@ fn main() -> anyhow::Result<()> {
                 database: args.database,
                 site_dir: args.site_dir,
                 sdk_dir: args.sdk_dir,
+                personalize_pages: args.personalize_pages,
                 ..overrides_from_env()
             };
             let config = Config::load(args.config.as_deref(), &overrides)?;

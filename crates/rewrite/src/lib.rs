@@ -86,6 +86,7 @@ mod edit;
 mod error;
 mod limits;
 mod markup;
+pub mod page;
 mod plan;
 mod report;
 mod rewriter;

@@ -19,6 +19,7 @@
 
 mod error;
 mod http;
+pub mod page;
 mod route;
 mod visitor;
 

@@ -21,19 +21,14 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let snapshot = app.snapshot();
     let origin = header_str(&headers, header::ORIGIN);
     let query = uri.query().unwrap_or("");
-    let body = match read_limited(body, snapshot.limits.max_request_bytes).await {
+    let body = match read_limited(body, app.snapshot().limits.max_request_bytes).await {
         Ok(b) => b,
         Err(e) => {
             tracing::debug!(error = %e, "client body stream failed");
             return to_response(edge::unavailable(origin, query, 1));
         }
-    };
-    let (Ok(request_entropy), Ok(batch_entropy)) = (entropy::<32>(), entropy::<16>()) else {
-        tracing::error!("the operating system's random source failed");
-        return to_response(edge::unavailable(origin, query, 1));
     };
     let request = HttpRequest {
         method: method.as_str(),
@@ -43,16 +38,28 @@ pub(super) async fn handle(
         cookie: header_str(&headers, header::COOKIE),
         body: &body,
     };
+    to_response(run(&app, &request).await)
+}
+
+/// Runs one request through the core's pipeline: views from the store beside it, the records
+/// into it. When the store cannot take the records, the answer is a 503 the SDKs retry with the
+/// same `requestId`, never a 200 with the data lost.
+pub(super) async fn run(app: &AppState, request: &HttpRequest<'_>) -> HttpResponse {
+    let snapshot = app.snapshot();
+    let (Ok(request_entropy), Ok(batch_entropy)) = (entropy::<32>(), entropy::<16>()) else {
+        tracing::error!("the operating system's random source failed");
+        return edge::unavailable(request.origin, request.query, 1);
+    };
     let env = EdgeEnv { snapshot: &snapshot, cookie_keys: &app.cookie_keys };
     let at = app.now();
-    let outcome = match edge::begin(&env, &request, at, &Entropy(request_entropy)) {
+    let outcome = match edge::begin(&env, request, at, &Entropy(request_entropy)) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
             // This edge sits beside the authoritative graph: its views come straight from it.
             let keys = pending.keys().to_vec();
             let profile = snapshot.profile.clone();
             let decided = std::sync::Arc::clone(&snapshot);
-            let views = with_store(&app, move |store| {
+            let views = with_store(app, move |store| {
                 let mut views = Views::new();
                 for k in keys {
                     if let Some(v) = crate::decisions::edge_fragment(store, &k, at, &profile, decided.decisions())? {
@@ -64,19 +71,19 @@ pub(super) async fn handle(
             .await;
             match views {
                 Ok(views) => edge::finish(&env, pending, &views),
-                Err(_) => return to_response(edge::unavailable(origin, query, 1)),
+                Err(_) => return edge::unavailable(request.origin, request.query, 1),
             }
         }
     };
-    log_outcome(&outcome.log, uri.path());
+    log_outcome(&outcome.log, request.path);
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);
-        if with_store(&app, move |store| store.apply_batch(&batch, at)).await.is_err() {
+        if with_store(app, move |store| store.apply_batch(&batch, at)).await.is_err() {
             // Logged by with_store; the SDKs retry a 503 with the same requestId.
-            return to_response(edge::unavailable(origin, query, 1));
+            return edge::unavailable(request.origin, request.query, 1);
         }
     }
-    to_response(outcome.response)
+    outcome.response
 }
 
 fn log_outcome(log: &[EdgeLog], path: &str) {

@@ -31,6 +31,7 @@ mod api;
 mod datasets;
 mod decisions;
 mod edge;
+mod pages;
 mod segments;
 mod sync;
 
@@ -187,7 +188,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if let Some(dir) = &config.sdk_dir {
         app = app.nest_service("/sdk", ServeDir::new(dir));
     }
-    let site = config.site_dir.clone().map(ServeDir::new);
+    let site = config.site_dir.clone().map(|dir| {
+        let pages = config.pages.personalize.then(|| {
+            let ds = config.pages.datastream.clone().or_else(|| config.datastreams.first().map(|d| d.id.clone()));
+            (dir.clone(), ds.unwrap_or_default())
+        });
+        (ServeDir::new(dir), pages)
+    });
     app.fallback(move |state: State<AppState>, req: Request<Body>| fallback(state, req, site))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -195,12 +202,23 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 /// Reads of any other path are the storefront's; any other method goes to the edge pipeline,
 /// which answers unknown paths and methods with the same Adobe-format errors as the worker.
-async fn fallback(state: State<AppState>, req: Request<Body>, site: Option<ServeDir>) -> Response {
+/// With `[pages] personalize`, HTML pages are personalized by the edge first.
+async fn fallback(
+    state: State<AppState>,
+    req: Request<Body>,
+    site: Option<(ServeDir, Option<(std::path::PathBuf, String)>)>,
+) -> Response {
     let (parts, body) = req.into_parts();
     if parts.method != Method::GET && parts.method != Method::HEAD {
         return edge::handle(state, parts.method, parts.uri, parts.headers, body).await;
     }
-    match site {
+    if let Some((_, Some((dir, datastream)))) = &site
+        && parts.method == Method::GET
+        && let Some(page) = pages::serve(&state.0, &parts, dir, datastream).await
+    {
+        return page;
+    }
+    match site.map(|(files, _)| files) {
         Some(site) => match site.oneshot(Request::from_parts(parts, body)).await {
             Ok(r) => r.map(Body::new),
             Err(never) => match never {},
