@@ -4,7 +4,8 @@
 //   dist/edgecdp.min.js                                     script-tag (IIFE) build, minified
 //   dist/edgecdp-core.js, dist/edgecdp-render.js            the lazy chunks as standalone ESM files,
 //                                                           loaded by the IIFE next to its own URL
-//   dist/wasm/                                              the Wasm core, copied from wasm/ if built
+//   dist/wasm/                                              the Wasm core and the on-device decider,
+//                                                           copied from wasm/ when built
 //   dist/types/                                             .d.ts (tsc --emitDeclarationOnly)
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -67,15 +68,20 @@ await Promise.all([
   }),
 ]);
 
-// The Wasm core is built by `cargo xtask` (wasm-bindgen --target web) into wasm/.
-const wasmFiles = ["edgecdp_wasm.js", "edgecdp_wasm_bg.wasm", "edgecdp_wasm.d.ts"];
-if (wasmFiles.slice(0, 2).every((f) => existsSync(join(root, "wasm", f)))) {
-  mkdirSync(join(dist, "wasm"), { recursive: true });
-  for (const f of wasmFiles) if (existsSync(join(root, "wasm", f))) copyFileSync(join(root, "wasm", f), join(dist, "wasm", f));
-  console.log("build: copied the Wasm core from wasm/ to dist/wasm/");
-} else {
-  console.log("build: note: wasm/edgecdp_wasm.js + wasm/edgecdp_wasm_bg.wasm not built yet; dist/ has no Wasm core " +
-    "(debug-mode validation and identity-cookie decoding are skipped at run time).");
+// The Wasm modules are built by `cargo xtask build-wasm` (wasm-bindgen --target web) into wasm/:
+// the core, and the on-device decider (loaded only by pages that decide on-device).
+for (const [name, what, without] of [
+  ["edgecdp_wasm", "the Wasm core", "debug-mode validation and identity-cookie decoding are skipped at run time"],
+  ["edgecdp_wasm_device", "the on-device decider", "on-device decisions are off at run time"],
+]) {
+  const files = [`${name}.js`, `${name}_bg.wasm`, `${name}.d.ts`];
+  if (files.slice(0, 2).every((f) => existsSync(join(root, "wasm", f)))) {
+    mkdirSync(join(dist, "wasm"), { recursive: true });
+    for (const f of files) if (existsSync(join(root, "wasm", f))) copyFileSync(join(root, "wasm", f), join(dist, "wasm", f));
+    console.log(`build: copied ${what} from wasm/ to dist/wasm/`);
+  } else {
+    console.log(`build: note: wasm/${files[0]} + wasm/${files[1]} not built yet; dist/ has no ${what} (${without}).`);
+  }
 }
 
 // Declarations. tsc does not copy hand-written .d.ts inputs, so the Wasm glue's declaration is copied.

@@ -27,6 +27,8 @@
     datastreamId: "ds-luma",
     orgId: "LUMA123@AdobeOrg",
     edgeDomain: params.get("edge") || location.origin,
+    // The running hero is also decided in the browser, as product views happen on the page.
+    onDeviceDecisioning: true,
     debug: params.get("debug") === "1"
   }).catch(report);
 

@@ -9,8 +9,11 @@ export const VERSION = __VERSION__;
 export interface WireEvent {
   xdm: XdmEvent;
   data?: Record<string, unknown>;
-  /** What the edge should decide for this event (`personalization.decisionScopes`). */
-  query?: { personalization: { decisionScopes: string[]; schemas: string[] } };
+  /**
+   * What the edge should decide for this event (`personalization.decisionScopes`), and whether
+   * it should send a client bundle for on-device decisions (`onDevice`).
+   */
+  query?: { personalization: { decisionScopes: string[]; schemas: string[]; onDevice?: boolean } };
 }
 
 /** The item schemas this SDK renders or returns. */

@@ -7,7 +7,8 @@
 import { VERSION } from "./event.js";
 import { makeInstance } from "./instance.js";
 import type { RendererLoader } from "./personalization.js";
-import type { ApplyPropositionsOptions, Config, Core, SendEventOptions } from "./types.js";
+import type * as Chunk from "./core.js";
+import type { ApplyPropositionsOptions, Config, SendEventOptions } from "./types.js";
 
 type Queued = ArrayLike<unknown> | [(value: unknown) => void, (reason: unknown) => void, ArrayLike<unknown>];
 type Stub = ((...args: unknown[]) => unknown) & { q?: Queued[]; v?: string };
@@ -19,11 +20,11 @@ const script = (document.currentScript || document.querySelector('script[src*="e
 const base = (script && script.src) || location.href;
 
 if (!(w.edgecdp && w.edgecdp.v)) {
+  const chunk = (c: Config) => import(c.coreUrl || new URL("edgecdp-core.js", base).href) as Promise<typeof Chunk>;
   const instance = makeInstance({
-    core: (c) =>
-      (import(c.coreUrl || new URL("edgecdp-core.js", base).href) as Promise<{ loadCore(wasm: Config["wasm"]): Promise<Core> }>)
-        .then((core) => core.loadCore(c.wasm)),
+    core: (c) => chunk(c).then((core) => core.loadCore(c.wasm)),
     renderer: (c) => import(c.renderUrl || new URL("edgecdp-render.js", base).href) as ReturnType<RendererLoader>,
+    device: (c) => chunk(c).then((core) => core.loadDevice(c.deviceWasm)),
   });
 
   const run = (args: ArrayLike<unknown>): Promise<unknown> => {

@@ -10,7 +10,8 @@
  *
  * Only this small entry is on the page's critical path. The Wasm core and the renderer of
  * propositions are separate chunks, `import()`ed on demand: the core for debug-mode validation
- * and identity cookie decoding, the renderer when something is to be rendered.
+ * and identity cookie decoding, the renderer when something is to be rendered, and the
+ * on-device decider (opt-in, `onDeviceDecisioning`) when the edge sends a client bundle.
  * @module
  */
 import { makeInstance } from "./instance.js";
@@ -29,6 +30,7 @@ export function createInstance(config?: Config): Instance {
     {
       core: (c) => import("./core.js").then((core) => core.loadCore(c.wasm)),
       renderer: () => import("./render.js"),
+      device: (c) => import("./core.js").then((core) => core.loadDevice(c.deviceWasm)),
     },
     config,
   );

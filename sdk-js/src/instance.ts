@@ -1,14 +1,16 @@
 /**
- * The SDK instance: configuration, the pre-configuration buffer, identity, and the rule that
+ * The SDK instance: configuration, the pre-configuration buffer, identity, the rule that
  * requests go one at a time until the identity cookie exists (the first response mints the ECID;
- * parallel first requests would mint several). Personalization is wired in here and lives in
- * personalization.ts.
+ * parallel first requests would mint several), and the edge's response inlined in the page
+ * (proxy mode), which answers the page's first rendering event without a request.
+ * Personalization is wired in here and lives in personalization.ts.
  */
 import { apexDomain, readCookies, writeCookie } from "./cookies.js";
 import { buildEvent, uuid, type WireEvent } from "./event.js";
-import { makePersonalization, type Personalization, type RendererLoader } from "./personalization.js";
+import { makePersonalization, type DeviceLoader, type Personalization, type RendererLoader } from "./personalization.js";
 import { beacon, parse, post, type EdgeResponse } from "./transport.js";
 import type {
+  ClientBundle,
   Config,
   Core,
   Identity,
@@ -29,6 +31,7 @@ export type CoreLoader = (config: Config) => Promise<Core>;
 export interface Loaders {
   core: CoreLoader;
   renderer: RendererLoader;
+  device: DeviceLoader;
 }
 
 interface Resolved {
@@ -40,6 +43,32 @@ interface Resolved {
 }
 
 const PREFIX = "[edgecdp]";
+/** Id of the `<script type="application/json">` the edge inlines its response in (proxy mode). */
+const INLINED_ID = "edgecdp-response";
+
+/**
+ * The edge's response inlined in the page, taken out of it (it answers one event). The edge puts
+ * it at the end of `<head>`: while the head is still being parsed, this waits for its end.
+ */
+async function takeInlined(): Promise<EdgeResponse | undefined> {
+  const find = () => document.getElementById(INLINED_ID);
+  if (!find() && document.readyState == "loading" && !document.body) {
+    await new Promise<void>((done) => {
+      const observer = new MutationObserver(() => (find() || document.body) && (observer.disconnect(), done()));
+      observer.observe(document.documentElement, { childList: true, subtree: true });
+    });
+  }
+  const el = find();
+  if (!el) return;
+  el.remove();
+  try {
+    const body = JSON.parse(el.textContent || "");
+    if (body && Array.isArray(body.handle)) return body;
+  } catch {
+    // reported below
+  }
+  console.warn(PREFIX, `the edge's inlined response (#${INLINED_ID}) is not a response; the event is sent.`);
+}
 
 function resolve(config: Config): Resolved {
   for (const key of ["datastreamId", "orgId"] as const) {
@@ -74,6 +103,8 @@ export function makeInstance(load: Loaders, config?: Config): Instance {
   const inflight = new Set<Promise<unknown>>();
   let apex: string | undefined;
   let personalizing: Personalization | undefined;
+  /** Whether a rendering event looked for the edge's inlined response already. */
+  let inlineSought = false;
 
   function configureNow(c: Config): void {
     if (resolved) throw new Error("edgecdp: the instance is already configured.");
@@ -109,8 +140,14 @@ export function makeInstance(load: Loaders, config?: Config): Instance {
     return fn();
   }
 
-  function request(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
-    return track(serial(r, () => send(r, action, payload)));
+  /** Sends `payload`, unless `inlined` gives its answer (processed the same way). */
+  function request(
+    r: Resolved,
+    action: string,
+    payload: object,
+    inlined?: Promise<EdgeResponse | undefined>,
+  ): Promise<EdgeResponse & { requestId: string }> {
+    return track(serial(r, () => send(r, action, payload, inlined)));
   }
 
   /** `meta` of a request body: the state cookies, read now. */
@@ -125,14 +162,28 @@ export function makeInstance(load: Loaders, config?: Config): Instance {
   const endpoint = (r: Resolved, action: string, requestId: string) =>
     `${r.base}/v1/${action}?configId=${encodeURIComponent(r.config.datastreamId)}&requestId=${requestId}`;
 
-  async function send(r: Resolved, action: string, payload: object): Promise<EdgeResponse & { requestId: string }> {
-    // State is read at send time: the response we waited for may just have written the identity.
-    const body = { ...payload, query: { identity: { fetch: ["ECID"] } }, meta: meta(r) };
-    const requestId = uuid();
-    const url = endpoint(r, action, requestId);
-    debugLog(r, "→", url, body);
-    const response = await parse(await post(url, JSON.stringify(body)), requestId);
-    debugLog(r, "←", response);
+  async function send(
+    r: Resolved,
+    action: string,
+    payload: object,
+    answer?: Promise<EdgeResponse | undefined>,
+  ): Promise<EdgeResponse & { requestId: string }> {
+    let requestId: string;
+    let response: EdgeResponse;
+    const inlined = answer && (await answer);
+    if (inlined) {
+      requestId = inlined.requestId || uuid();
+      response = inlined;
+      debugLog(r, "← (inlined in the page)", response);
+    } else {
+      // State is read at send time: the response we waited for may just have written the identity.
+      const body = { ...payload, query: { identity: { fetch: ["ECID"] } }, meta: meta(r) };
+      requestId = uuid();
+      const url = endpoint(r, action, requestId);
+      debugLog(r, "→", url, body);
+      response = await parse(await post(url, JSON.stringify(body)), requestId);
+      debugLog(r, "←", response);
+    }
     const cookieDomain = r.config.cookieDomain ?? domain();
     let ids: Record<string, string> | undefined;
     for (const handle of response.handle) {
@@ -201,40 +252,53 @@ export function makeInstance(load: Loaders, config?: Config): Instance {
   }
 
   function personalization(r: Resolved): Personalization {
-    return (personalizing ||= makePersonalization(r.config, load.renderer, {
-      display: (xdm) => {
-        sendEvent({ xdm }).catch((err) => debugLog(r, "the display notification failed:", err));
+    return (personalizing ||= makePersonalization(
+      r.config,
+      load.renderer,
+      {
+        display: (xdm) => {
+          sendEvent({ xdm }).catch((err) => debugLog(r, "the display notification failed:", err));
+        },
+        interact: (xdm) => collect(r, xdm),
       },
-      interact: (xdm) => collect(r, xdm),
-    }));
+      load.device,
+    ));
   }
 
   async function sendEvent(options: SendEventOptions = {}): Promise<SendEventResult> {
     const event = buildEvent(options); // now: timestamp and URL of the call, not of the send
     const r = await ready;
-    const rendering = personalization(r).onEvent(options, event.xdm);
+    if (r.config.onDeviceDecisioning && options.renderDecisions && event.query) event.query.personalization.onDevice = true;
+    const perso = personalization(r);
+    const rendering = perso.onEvent(options, event.xdm);
     let response: EdgeResponse & { requestId: string };
+    // Proxy mode: the edge served the page, collected its view and inlined its answer. Taken in
+    // the request's turn, so that requests keep the order of their events.
+    const inlined = options.renderDecisions && !inlineSought ? ((inlineSought = true), takeInlined()) : undefined;
     try {
       if (r.config.debug) await validate(r, event);
-      response = await request(r, "interact", { events: [event] });
+      response = await request(r, "interact", { events: [event] }, inlined);
     } catch (err) {
       rendering.failed();
       throw err;
     }
+    /** The payload items of the handles of `type`, in order. */
+    const items = (type: string) =>
+      response.handle
+        .filter((h) => h && h.type == type && Array.isArray(h.payload))
+        .flatMap((h) => h.payload)
+        .filter((item) => item && typeof item == "object");
+    const bundle = items("edgecdp:bundle").pop();
+    // Before rendering: the display notification of this render is folded into the new decider.
+    if (bundle && r.config.onDeviceDecisioning) perso.bundle(bundle as ClientBundle);
     const result: SendEventResult = {
       requestId: response.requestId,
       handle: response.handle,
-      propositions: await rendering.done(
-        response.handle
-          .filter((h) => h && h.type == "personalization:decisions" && Array.isArray(h.payload))
-          .flatMap((h) => h.payload as Proposition[])
-          .filter((p) => p && typeof p == "object"),
-      ),
+      propositions: await rendering.done(items("personalization:decisions") as Proposition[], !!(inlined && (await inlined))),
     };
     if (known) result.identity = { ...known };
-    for (const h of response.handle) {
-      if (h && h.type == "edgecdp:profile" && Array.isArray(h.payload) && h.payload[0]) result.profile = h.payload[0] as Profile;
-    }
+    const profile = items("edgecdp:profile").pop();
+    if (profile) result.profile = profile as Profile;
     if (response.errors) result.errors = response.errors;
     if (response.warnings) result.warnings = response.warnings;
     return result;

@@ -1,16 +1,22 @@
 /**
  * Personalization, the part on the critical path: which propositions of a response render and
- * when (the Adobe Web SDK's rules, edge-protocol.md §3.4), the SPA view cache, prehiding, and the
- * display and interact notifications. The DOM work is in the render chunk (render.ts): a
- * `sendEvent` with `renderDecisions` starts loading it at once, so that it arrives while the
- * edge is still deciding, and pages that never render never load it.
+ * when (the Adobe Web SDK's rules, edge-protocol.md §3.4), the SPA view cache, prehiding, the
+ * display and interact notifications, and on-device decisions (what the decider says at each
+ * event, rendered at once). The DOM work is in the render chunk (render.ts): a `sendEvent` with
+ * `renderDecisions` starts loading it at once, so that it arrives while the edge is still
+ * deciding, and pages that never render never load it. The decider is a Wasm module loaded
+ * only when the edge sends a client bundle to a page that opted in.
  */
+import { uuid } from "./event.js";
 import { hidePage } from "./prehide.js";
 import type { PropositionRef, Renderer, RendererOptions } from "./render.js";
 import type {
   ApplyPropositionsOptions,
   ApplyPropositionsResult,
+  ClientBundle,
   Config,
+  Decider,
+  Device,
   Proposition,
   ScopeMetadata,
   SendEventOptions,
@@ -19,6 +25,9 @@ import type {
 
 /** How an entry point brings in the render chunk (a bundled chunk, or a URL for the script tag). */
 export type RendererLoader = (config: Config) => Promise<{ createRenderer(options: RendererOptions): Renderer }>;
+
+/** How an entry point brings in the on-device decider (through the lazy core chunk). */
+export type DeviceLoader = (config: Config) => Promise<Device>;
 
 /** Sends notification events; failures are the sender's to log. */
 export interface Notify {
@@ -34,9 +43,10 @@ export interface EventRendering {
   failed(): void;
   /**
    * Renders what applies of the response's `propositions` (with `renderDecisions`) and resolves
-   * with the propositions to return, each with `renderAttempted`.
+   * with the propositions to return, each with `renderAttempted`. `inlined`: the response is
+   * the one the edge inlined in the page, whose markup already shows what the edge applied.
    */
-  done(propositions: Proposition[]): Promise<Proposition[]>;
+  done(propositions: Proposition[], inlined?: boolean): Promise<Proposition[]>;
 }
 
 /** The personalization state of one instance. */
@@ -44,9 +54,13 @@ export interface Personalization {
   /** Called when a `sendEvent` starts, with its options and its built `xdm`. */
   onEvent(options: SendEventOptions, xdm: XdmEvent): EventRendering;
   apply(options: ApplyPropositionsOptions): Promise<ApplyPropositionsResult>;
+  /** A client bundle arrived: decide on-device from the next event on, with a new decider. */
+  bundle(bundle: ClientBundle): void;
 }
 
 const PREFIX = "[edgecdp]";
+/** The mark of rendered elements (render.ts's INTERACT_ATTRIBUTE; the edge marks with it too). */
+const MARK = "data-edgecdp-interact-id";
 /** The whole page, as users asked of the Adobe Web SDK (shared/reference/user-asks.md, 1). */
 const DEFAULT_PREHIDING_STYLE = "body { opacity: 0 !important }";
 
@@ -62,6 +76,18 @@ function kindOf(p: Proposition): "page" | "view" | "other" {
 }
 
 const refOf = (p: Proposition): PropositionRef => ({ id: p.id, scope: p.scope, scopeDetails: p.scopeDetails });
+const activityOf = (p: Proposition): string | undefined => p.scopeDetails?.activity?.id;
+
+/**
+ * Whether the SDK has something of `propositions` to render after the edge rendered the page:
+ * a proposition with DOM items of which the page's markup shows no mark.
+ */
+function leftToRender(propositions: Proposition[]): boolean {
+  const marked = new Set(Array.from(document.querySelectorAll("[" + MARK + "]"), (el) => el.getAttribute(MARK)));
+  return propositions.some(
+    (p) => !marked.has(p.id) && (p.items || []).some((i) => /(dom-action|html-content-item)$/.test(String(i && i.schema))),
+  );
+}
 
 /** The propositions of `lists`, the first of each id. */
 function unique(...lists: Proposition[][]): Proposition[] {
@@ -77,17 +103,35 @@ interface RenderOptions {
   metadata?: Record<string, ScopeMetadata>;
   viewName?: string;
   sendDisplay: boolean;
+  /** The edge rendered the page already (its inlined response): items it marked are not applied again. */
+  inlined?: boolean;
 }
+
+/** A proposition rendered (or not) before the edge's answer: from the view cache, or on-device. */
+type Early = [Proposition, boolean];
 
 /**
  * The personalization of an instance configured with `config`: `load` brings in the render chunk
- * (once, on first use), `notify` sends the notification events.
+ * (once, on first use), `notify` sends the notification events, `loadDevice` brings in the
+ * on-device decider (when a client bundle comes).
  */
-export function makePersonalization(config: Config, load: RendererLoader, notify: Notify): Personalization {
+export function makePersonalization(config: Config, load: RendererLoader, notify: Notify, loadDevice: DeviceLoader): Personalization {
   const settings = config.personalization || {};
   /** SPA view propositions by lower-cased view name, as the last response carrying the view gave them. */
   const views = new Map<string, Proposition[]>();
   let renderer: Promise<Renderer | undefined> | undefined;
+  /** Per activity, the proposition rendered last (from the edge or on-device). */
+  const lastShown = new Map<string, string>();
+  /** The decider of the last client bundle and the ids of its activities; `undefined` if it failed. */
+  let device: Promise<[Decider, Set<string>] | undefined> | undefined;
+  let deviceWarned = false;
+
+  function deviceFailed(err: unknown): undefined {
+    // Once: a page whose decider fails goes on rendering the edge's decisions, quietly.
+    if (!deviceWarned) console.warn(PREFIX, "on-device decisions are off: the decider failed;", err);
+    deviceWarned = true;
+    return undefined;
+  }
 
   function getRenderer(): Promise<Renderer | undefined> {
     return (renderer ||= load(config).then(
@@ -119,7 +163,11 @@ export function makePersonalization(config: Config, load: RendererLoader, notify
   async function render(propositions: Proposition[], options: RenderOptions, loading?: Promise<Renderer | undefined>): Promise<boolean[]> {
     const r = propositions.length ? await (loading || getRenderer()) : undefined;
     if (!r) return propositions.map(() => false);
-    const { attempted, displayed } = r.render(propositions, options.metadata);
+    const { attempted, displayed } = r.render(propositions, options.metadata, options.inlined);
+    propositions.forEach((p, i) => {
+      const activity = activityOf(p);
+      if (attempted[i] && activity) lastShown.set(activity, p.id);
+    });
     if (options.sendDisplay) {
       displayed.then((shown) => {
         if (!shown.length) return;
@@ -133,6 +181,48 @@ export function makePersonalization(config: Config, load: RendererLoader, notify
     return attempted;
   }
 
+  /**
+   * Folds an event into the decider as it is sent, then renders the on-device activities'
+   * propositions that changed. A notification only folds: it moves caps, and rendering in
+   * answer to one would notify again.
+   */
+  function decideOnDevice(xdm: XdmEvent, options: RenderOptions): Promise<Early[]> | undefined {
+    const current = device;
+    return (
+      current &&
+      current.then(async (d) => {
+        if (!d) return [];
+        const [decider, activities] = d;
+        let list: Proposition[];
+        try {
+          const at = Date.parse(String(xdm.timestamp));
+          decider.onEvent(JSON.stringify(xdm), uuid(), at == at ? at : Date.now());
+          if (String(xdm.eventType).startsWith("decisioning.")) return [];
+          list = (JSON.parse(decider.decide('["__view__"]', location.href, Date.now())) as Proposition[]).filter((p) => {
+            const activity = activityOf(p);
+            return kindOf(p) == "page" && !!activity && activities.has(activity) && lastShown.get(activity) != p.id;
+          });
+        } catch (err) {
+          // A decider that threw (a Wasm panic leaves it unusable) decides no more.
+          if (device == current) device = undefined;
+          return deviceFailed(err) || [];
+        }
+        // Now, not after the render: the next event must not render the same decision again.
+        list.forEach((p) => lastShown.set(activityOf(p) as string, p.id));
+        const flags = await render(list, options);
+        list.forEach((p, i) => flags[i] || lastShown.delete(activityOf(p) as string)); // not rendered: try again
+        return list.map((p, i): Early => [p, flags[i]]);
+      })
+    );
+  }
+
+  function bundle(b: ClientBundle): void {
+    // The previous decider is freed by the glue's FinalizationRegistry once no event uses it.
+    device = loadDevice(config)
+      .then((m): [Decider, Set<string>] => [new m.Decider(JSON.stringify(b)), new Set((b.activities || []).map((a) => a.id))])
+      .catch(deviceFailed);
+  }
+
   function onEvent(options: SendEventOptions, xdm: XdmEvent): EventRendering {
     const named = xdm.web?.webPageDetails?.viewName;
     const viewName = typeof named == "string" && named ? named : undefined;
@@ -143,23 +233,21 @@ export function makePersonalization(config: Config, load: RendererLoader, notify
     };
     let release = () => {};
     let loading: Promise<Renderer | undefined> | undefined;
-    /** Propositions rendered before the request, from the view cache: id → renderAttempted. */
-    let early: Promise<Map<string, boolean>> | undefined;
-    let earlyRendered: Proposition[] = [];
+    /** Renders started before the answer: the cached SPA view, on-device decisions. */
+    const early: Array<Promise<Early[]>> = [];
     if (options.renderDecisions) {
       release = hidePage(config.prehidingStyle ?? DEFAULT_PREHIDING_STYLE, config.prehidingTimeout ?? 3000);
       loading = getRenderer(); // now, in parallel with the request
       // An SPA view change: what the cache holds for the view renders now, not after a round trip.
-      earlyRendered = (view && views.get(view)) || [];
-      if (earlyRendered.length) {
-        const list = earlyRendered;
-        early = render(list, renderOptions, loading).then((flags) => new Map(list.map((p, i) => [p.id, flags[i]])));
-      }
+      const list = (view && views.get(view)) || [];
+      if (list.length) early.push(render(list, renderOptions, loading).then((flags) => list.map((p, i): Early => [p, flags[i]])));
     }
+    const onDevice = decideOnDevice(xdm, renderOptions);
+    if (onDevice) early.push(onDevice);
 
     return {
       failed: release,
-      async done(propositions) {
+      async done(propositions, inlined) {
         try {
           const fresh = new Map<string, Proposition[]>();
           for (const p of propositions) {
@@ -168,15 +256,17 @@ export function makePersonalization(config: Config, load: RendererLoader, notify
             fresh.set(key, [...(fresh.get(key) || []), p]);
           }
           fresh.forEach((list, key) => views.set(key, list));
-          const before = early ? await early : new Map<string, boolean>();
-          const all = unique(propositions, (view && views.get(view)) || [], earlyRendered);
-          const attempted = new Map(before);
+          const rendered = (await Promise.all(early)).flat();
+          const attempted = new Map(rendered.map(([p, flag]) => [p.id, flag]));
+          const all = unique(propositions, (view && views.get(view)) || [], rendered.map(([p]) => p));
           if (options.renderDecisions) {
             const now = all.filter((p) => {
               const kind = kindOf(p);
-              return !before.has(p.id) && (kind == "page" || (kind == "view" && String(p.scope).toLowerCase() == view));
+              return !attempted.has(p.id) && (kind == "page" || (kind == "view" && String(p.scope).toLowerCase() == view));
             });
-            const flags = await render(now, renderOptions, loading);
+            // The edge rendered the page: nothing to hide while there is nothing left to render.
+            if (inlined && !leftToRender(now)) release();
+            const flags = await render(now, { ...renderOptions, inlined }, loading);
             now.forEach((p, i) => attempted.set(p.id, flags[i]));
           }
           return all.map((p) => ({ ...p, renderAttempted: attempted.get(p.id) ?? false }));
@@ -199,5 +289,5 @@ export function makePersonalization(config: Config, load: RendererLoader, notify
     return { propositions: all.map((p, i) => ({ ...p, renderAttempted: flags[i] })) };
   }
 
-  return { onEvent, apply };
+  return { onEvent, apply, bundle };
 }

@@ -3,13 +3,19 @@
  * tracking, and reports those clicks. The SDK `import()`s it when a `sendEvent` asks for
  * rendering (in parallel with the edge request) or `applyPropositions` is called. It shares no
  * code with the critical path and does no I/O: the SDK sends the notifications.
+ *
+ * When the edge rendered the page (proxy mode), what it applied carries its mark, the
+ * proposition id in {@link INTERACT_ATTRIBUTE}: those items are found, not applied again.
  * @module
  */
-import { ACTIONS } from "./actions.js";
+import { ACTIONS, type Applied } from "./actions.js";
 import { hideElements, select, selectSafely, whenPresent } from "./dom.js";
 import type { Proposition, PropositionItem, ScopeDetails, ScopeMetadata } from "./types.js";
 
-/** Elements showing rendered content carry this attribute (a page-wide counter as value). */
+/**
+ * Elements showing rendered content carry this attribute: a page-wide counter as value when the
+ * SDK rendered them, the proposition id when the edge did.
+ */
 export const INTERACT_ATTRIBUTE = "data-edgecdp-interact-id";
 const SCHEMA_BASE = "https://ns.adobe.com/personalization/";
 const PREFIX = "[edgecdp]";
@@ -47,8 +53,10 @@ export interface Renderer {
   /**
    * Renders the items of `propositions`. Items whose elements exist are applied before this
    * returns (so the caller may show the page right after); the others wait for their selector.
+   * `prerendered`: the edge rendered the page; what carries its mark of a proposition is
+   * taken as rendered (decorated, counted as displayed), not applied again.
    */
-  render(propositions: Proposition[], metadata?: Record<string, ScopeMetadata>): RenderResult;
+  render(propositions: Proposition[], metadata?: Record<string, ScopeMetadata>, prerendered?: boolean): RenderResult;
 }
 
 /** The propositions rendered into one element (id → reference and tracking label). */
@@ -56,6 +64,28 @@ type Interaction = Map<string, [PropositionRef, string | undefined]>;
 
 /** Page-wide, so that the attribute values of two instances never collide. */
 let lastInteractId = 0;
+
+/** The elements the edge marked as showing proposition `id` (proxy mode). */
+const marked = (id: string): Element[] =>
+  Array.from(document.querySelectorAll("[" + INTERACT_ATTRIBUTE + "]")).filter((el) => el.getAttribute(INTERACT_ATTRIBUTE) == id);
+
+/**
+ * What the edge rendered of an item of type `type` on `el`: the elements it marked with `id`
+ * where that action puts its content (the element itself, or the top-level elements it inserted
+ * into or beside it), or `undefined`.
+ */
+function edgeApplied(el: Element, type: string, id: string): Applied | undefined {
+  const nodes: Element[] = [];
+  const walk = (from: Element | null, next: "previousElementSibling" | "nextElementSibling") => {
+    for (let n = from; n && n.getAttribute(INTERACT_ATTRIBUTE) == id; n = n[next]) nodes.push(n);
+  };
+  if (type == "appendHtml") walk(el.lastElementChild, "previousElementSibling");
+  else if (type == "prependHtml") walk(el.firstElementChild, "nextElementSibling");
+  else if (type == "insertBefore") walk(el.previousElementSibling, "previousElementSibling");
+  else if (type == "insertAfter") walk(el.nextElementSibling, "nextElementSibling");
+  else if (el.getAttribute(INTERACT_ATTRIBUTE) == id) nodes.push(el);
+  return nodes.length ? { nodes, shown: () => nodes.some((n) => n.isConnected && n.getAttribute(INTERACT_ATTRIBUTE) == id) } : undefined;
+}
 
 /** Creates the renderer of an SDK instance (its click tracking is its own). */
 export function createRenderer(options: RendererOptions): Renderer {
@@ -108,6 +138,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     item: PropositionItem,
     key: string,
     metadata: ScopeMetadata | undefined,
+    prerendered: boolean,
   ): boolean | Promise<boolean> | undefined {
     const schema = String(item.schema || "").replace(SCHEMA_BASE, "");
     if (schema == "default-content-item") return true;
@@ -141,7 +172,7 @@ export function createRenderer(options: RendererOptions): Renderer {
           shown = true;
           continue;
         }
-        const applied = action(el, data.content);
+        const applied = (prerendered && edgeApplied(el, type, p.id)) || action(el, data.content);
         if (!applied) continue;
         shown = true;
         // The inserted nodes are marked too: a selector matching them later finds the item there.
@@ -163,6 +194,8 @@ export function createRenderer(options: RendererOptions): Renderer {
       return false;
     }
     if (now.length) return apply(now);
+    // What the edge removed or replaced is not there to find: a removal, or its mark, says it is done.
+    if (prerendered && (type == "remove" || (type == "replaceHtml" && marked(p.id).length))) return true;
     const show = data.prehidingSelector ? hideElements(data.prehidingSelector) : undefined;
     return whenPresent(selector, selectorTimeout)
       .then((elements) => {
@@ -178,14 +211,15 @@ export function createRenderer(options: RendererOptions): Renderer {
   }
 
   return {
-    render(propositions, metadata = {}) {
+    render(propositions, metadata = {}, prerendered = false) {
       const attempted: boolean[] = [];
       const displays = propositions.map((p) => {
         const outcomes: Array<boolean | Promise<boolean>> = [];
-        (Array.isArray(p.items) ? p.items : []).forEach((item, i) => {
+        const items = Array.isArray(p.items) ? p.items : [];
+        items.forEach((item, i) => {
           let outcome: boolean | Promise<boolean> | undefined;
           try {
-            outcome = item ? renderItem(p, item, p.id + "\n" + (item.id ?? i), metadata[p.scope]) : undefined;
+            outcome = item ? renderItem(p, item, p.id + "\n" + (item.id ?? i), metadata[p.scope], prerendered) : undefined;
           } catch (err) {
             // One broken item (content an action cannot take) must not stop the others.
             console.warn(PREFIX, `proposition ${p.id}: rendering failed:`, err);
@@ -193,6 +227,13 @@ export function createRenderer(options: RendererOptions): Renderer {
           }
           if (outcome !== undefined) outcomes.push(outcome);
         });
+        if (prerendered && trackInteractions) {
+          // What the edge marked beyond the items' own elements (a replacement the selector no
+          // longer matches...) is the proposition's too.
+          const label = items.map((i) => i && i.characteristics && i.characteristics.trackingLabel).find(Boolean);
+          const ref: PropositionRef = { id: p.id, scope: p.scope, scopeDetails: p.scopeDetails };
+          for (const el of marked(p.id)) if (!interactions.has(el)) decorate(el, ref, label);
+        }
         attempted.push(outcomes.length > 0);
         return Promise.all(outcomes).then((shown) => (shown.includes(true) ? p : undefined));
       });

@@ -39,8 +39,8 @@ export interface Config {
    */
   wasm?: WasmSource;
   /**
-   * Script-tag build only: URL of `edgecdp-core.js` (the lazy core). Default: next to the
-   * `edgecdp.min.js` that was loaded.
+   * Script-tag build only: URL of `edgecdp-core.js` (the lazy loader of the Wasm core and of
+   * the on-device decider). Default: next to the `edgecdp.min.js` that was loaded.
    */
   coreUrl?: string;
   /**
@@ -61,6 +61,19 @@ export interface Config {
   prehidingTimeout?: number;
   /** Rendering and notification options. */
   personalization?: PersonalizationConfig;
+  /**
+   * On-device decisions (see README, "On-device decisions"): events with `renderDecisions` ask
+   * the edge for a client bundle (`query.personalization.onDevice: true`); when one comes, the
+   * on-device decider (a separate Wasm module, loaded then and only then) re-decides the
+   * on-device activities at every later `sendEvent` of the page and renders what changed at
+   * once, without waiting for the edge. Default `false`: bundles are not asked for, and ignored.
+   */
+  onDeviceDecisioning?: boolean;
+  /**
+   * The on-device decider's `.wasm`: a URL, or its bytes / a compiled module. Default:
+   * `wasm/edgecdp_wasm_device_bg.wasm` next to the SDK files (beside the core's `.wasm`).
+   */
+  deviceWasm?: WasmSource;
 }
 
 /** The `personalization` options of {@link Config}. */
@@ -348,7 +361,8 @@ export interface SendEventResult {
   handle: Handle[];
   /**
    * Copies of the payloads of all `personalization:decisions` handles, flattened, each with
-   * `renderAttempted`; on an SPA view change, also the cached propositions of the view.
+   * `renderAttempted`; on an SPA view change, also the cached propositions of the view; with
+   * on-device decisions, also what the decider rendered for this event.
    */
   propositions: Proposition[];
   /**
@@ -453,6 +467,50 @@ export interface DecodedIdentityCookie {
   ecid: string;
   /** Whether the cookie carried the edge's signature. */
   signed: boolean;
+}
+
+/**
+ * A client bundle, the payload of an `edgecdp:bundle` handle: what the browser needs to decide
+ * the on-device activities (the activities, their offers, the segments they read, the
+ * visitor's attributes and states for those). Opaque to the SDK, which hands it to the decider.
+ */
+export interface ClientBundle {
+  version: number;
+  /** The visitor's ECID (A/B buckets). */
+  ecid: string;
+  /** The on-device activities. */
+  activities?: Array<{ id: string; [field: string]: unknown }>;
+  [field: string]: unknown;
+}
+
+/**
+ * The on-device decider of edgecdp-wasm-device, made from a {@link ClientBundle}. Values cross
+ * as JSON text.
+ */
+export interface Decider {
+  /**
+   * Folds one of the page's events (its `xdm` as JSON) with an event id and its time (ms);
+   * returns the segment entries and exits it caused (JSON `[{ segment, status, ... }]`).
+   * @throws when `xdm` is not a JSON object.
+   */
+  onEvent(xdm: string, eventId: string, atMs: number): string;
+  /**
+   * Decides `scopes` (a JSON array of strings) for the page URL at `nowMs`: JSON
+   * {@link Proposition}s, as the edge's `personalization:decisions` gives them.
+   */
+  decide(scopes: string, page: string | null | undefined, nowMs: number): string;
+  /** The segments the visitor is in, as decided last (JSON array of ids). */
+  segments(): string;
+  /** The definitions this build could not compile (JSON `[{ id, error }]`; normally `[]`). */
+  skipped(): string;
+  /** Frees the Wasm memory now (otherwise done when it is garbage-collected). */
+  free(): void;
+}
+
+/** The on-device decider module, as `loadDevice` resolves with it. */
+export interface Device {
+  /** @throws (a message) when the text is not a client bundle. */
+  Decider: new (bundle: string) => Decider;
 }
 
 /** The functions of the Wasm core the SDK uses. */

@@ -1,7 +1,9 @@
 /**
  * The shape of `sdk-js/wasm/edgecdp_wasm.js`, the wasm-bindgen (`--target web`) glue of
- * crates/wasm. It is built by `cargo xtask`, not by this package, so the SDK codes against this
- * declaration; test/wasm.test.mjs checks the real module's exports when it is present.
+ * crates/wasm. It is built by `cargo xtask`, not by this package: core.ts loads it (`default`,
+ * `initSync`) and the SDK calls it as `Core` (types.ts), a subset of this declaration;
+ * test/wasm.test.mjs checks the real module's exports when it is present. The on-device decider
+ * (crates/wasm-device) is declared by `Device` and `Decider` in types.ts.
  * @module
  */
 import type {

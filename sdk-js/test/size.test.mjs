@@ -34,3 +34,11 @@ test("critical path + lazy chunks + Wasm core is at most 52 KB gzip", () => {
   assert.ok(report.wasm, "sdk-js/wasm/ is built (cargo xtask build-wasm)");
   assert.ok(report.totalGzip <= report.budget.totalGzip, `${report.totalGzip} B gzip in all`);
 });
+
+test("the on-device decider (opt-in, lazy) is reported on its own and not counted in that total", () => {
+  assert.ok(report.device, "sdk-js/wasm/edgecdp_wasm_device* is built (cargo xtask build-wasm)");
+  assert.deepEqual(report.device.files, ["wasm/edgecdp_wasm_device.js", "wasm/edgecdp_wasm_device_bg.wasm"]);
+  assert.ok(report.device.gzip > 0 && report.device.gzip < report.device.raw);
+  assert.equal(report.totalGzip, report.criticalPathGzip + report.lazyChunk.gzip + report.renderChunk.gzip + report.wasm.gzip);
+  assert.match(out, /^on-device decider \(not in total\)/m);
+});

@@ -9,7 +9,9 @@ import {
   type DomActionType,
   type Proposition,
   type AuthenticatedState,
+  type ClientBundle,
   type Config,
+  type Decider,
   type Envelope,
   type Identity,
   type IdentityMap,
@@ -18,7 +20,7 @@ import {
   type SendEventResult,
   type StateStoreItem,
 } from "@edgecdp/sdk";
-import { loadCore, type Core } from "@edgecdp/sdk/core";
+import { loadCore, loadDevice, type Core, type Device } from "@edgecdp/sdk/core";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(_: T): void => {};
@@ -41,6 +43,10 @@ createInstance({
   prehidingTimeout: 2000,
   personalization: { sendDisplayEvent: false, trackInteractions: false, selectorTimeout: 1000 },
 });
+createInstance({ ...config, onDeviceDecisioning: true, deviceWasm: "/sdk/wasm/edgecdp_wasm_device_bg.wasm" });
+createInstance({ ...config, onDeviceDecisioning: true, deviceWasm: new Uint8Array(8) });
+// @ts-expect-error onDeviceDecisioning is a boolean
+createInstance({ ...config, onDeviceDecisioning: "yes" });
 // @ts-expect-error prehidingTimeout is in milliseconds
 createInstance({ ...config, prehidingTimeout: "3s" });
 // @ts-expect-error unknown personalization options are caught
@@ -192,6 +198,24 @@ async function core(): Promise<void> {
   void env;
 }
 void core;
+
+// The on-device decider, through the lazy loader (values cross as JSON text).
+async function device(): Promise<void> {
+  const d: Device = await loadDevice(new Uint8Array(8));
+  const bundle: ClientBundle = { version: 1, ecid: "1", activities: [{ id: "home-hero", on_device: true }], offers: [] };
+  const decider: Decider = new d.Decider(JSON.stringify(bundle));
+  const transitions: string = decider.onEvent(JSON.stringify({ eventType: "commerce.productViews" }), "e1", Date.now());
+  const propositions: Proposition[] = JSON.parse(decider.decide(JSON.stringify(["__view__"]), location.href, Date.now()));
+  const segments: string[] = JSON.parse(decider.segments());
+  void [transitions, propositions, segments, decider.skipped()];
+  decider.free();
+  // @ts-expect-error the xdm crosses as JSON text
+  decider.onEvent({ eventType: "x" }, "e2", 0);
+  // @ts-expect-error a bundle has an ecid
+  const noEcid: ClientBundle = { version: 1 };
+  void noEcid;
+}
+void device;
 
 const item: StateStoreItem = { key: "kndctr_LUMA123_AdobeOrg_identity", value: "CiY", maxAge: 34128000, attrs: { SameSite: "Lax" } };
 // @ts-expect-error SameSite is one of None | Lax | Strict

@@ -218,6 +218,28 @@ for (const host of ["native", "worker"]) {
       }
     });
 
+    test("on-device: the second running product viewed on the home page switches the hero before the edge answers", async () => {
+      const browser = await launchBrowser();
+      try {
+        const { page } = await openLumaPage(browser.context, url("/"));
+        assert.equal(await page.textContent("#hero h1"), "Sportswear that keeps up.");
+        // From now on every answer of the edge is held for 4 s: what changes sooner was decided in the browser.
+        await page.route("**/v1/interact**", async (route) => {
+          await new Promise((r) => setTimeout(r, 4000));
+          await route.continue();
+        });
+        const started = Date.now();
+        await page.click('[data-sku="MS-RUN-01"] [data-view-product]');
+        await page.click('[data-sku="MS-RUN-01"] [data-view-product]');
+        await page.waitForFunction(() => document.querySelector("#hero h1").textContent === "Run further in layers that breathe.", null, { timeout: 3000 });
+        const ms = Date.now() - started;
+        assert.ok(ms < 4000, `switched after ${ms} ms, before any answer`);
+        assert.equal(await page.textContent("#hero .eyebrow"), "Picked for you · Running");
+      } finally {
+        await browser.close();
+      }
+    });
+
     test("the A/B test splits 10,000 new visitors within 2 % of its allocation", async (t) => {
       const n = 10_000;
       const counts = {};

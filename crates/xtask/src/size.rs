@@ -41,6 +41,7 @@ pub(crate) fn report() -> anyhow::Result<serde_json::Value> {
         ("browser Wasm core (edgecdp_wasm_bg.wasm)", "sdk-js/wasm/edgecdp_wasm_bg.wasm"),
         ("browser Wasm glue (edgecdp_wasm.js)", "sdk-js/wasm/edgecdp_wasm.js"),
         ("worker Wasm (index_bg.wasm)", "worker/build/index_bg.wasm"),
+        ("on-device decider, opt-in and lazy (edgecdp_wasm_device_bg.wasm)", "sdk-js/wasm/edgecdp_wasm_device_bg.wasm"),
         ("worker JS (index.js)", "worker/build/index.js"),
     ];
     let measured: Vec<Measured> =

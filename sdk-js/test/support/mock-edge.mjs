@@ -5,8 +5,9 @@
 //
 // It is a test double, not the edge: ECIDs are random, and the only state is a small identity
 // directory per server (which browser is linked to which demo person), kept in memory.
-// Personalization tests give it the propositions to answer (`decide`), read the display and
-// interact notifications it received (`notifications`), and may hold its answers (`hold`).
+// Personalization tests give it the propositions to answer (`decide`) and the client bundle for
+// SDKs that ask one (`bundle`), read the display and interact notifications it received
+// (`notifications`), and may hold its answers (`hold`).
 import { randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -117,8 +118,10 @@ export const isNotification = (body) => String(body?.events?.[0]?.xdm?.eventType
  * identityMaps are applied to `directory` (a fresh, empty-handed one by default), and
  * `identity:result` names the person the browser is linked to after them. `decide(body)`, when
  * given, returns the propositions of a `personalization:decisions` handle; notifications get none.
+ * `bundle(body, ecid)`, when given, returns the client bundle of an `edgecdp:bundle` handle for
+ * requests whose events ask one (`query.personalization.onDevice: true`).
  */
-export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, directory = createDirectory(), decide = undefined) {
+export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, directory = createDirectory(), decide = undefined, bundle = undefined) {
   const m = /^\/[^/]+(?:\/[^/]+)?\/v1\/(interact|collect|identity\/acquire|privacy\/set-consent)$/.exec(pathname);
   if (!m) return { status: 404, json: errorBody(404, "EXEG-0001-404", "Not found", `No route for ${pathname}.`) };
   const configId = searchParams.get("configId");
@@ -136,6 +139,9 @@ export function handleEdge({ pathname, searchParams, body, cookieHeader = "" }, 
   const handle = identityHandles(ecid, orgId, directory.personOf(ecid));
   const propositions = decide && m[1] === "interact" && !isNotification(body) ? decide(body) : undefined;
   if (propositions?.length) handle.push({ type: "personalization:decisions", payload: propositions });
+  const onDevice = body?.events?.some?.((e) => e?.query?.personalization?.onDevice === true);
+  const client = bundle && m[1] === "interact" && onDevice ? bundle(body, ecid) : undefined;
+  if (client) handle.push({ type: "edgecdp:bundle", payload: [client] });
   return { status: 200, json: { requestId: searchParams.get("requestId"), handle } };
 }
 
@@ -143,10 +149,11 @@ const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", "
 
 /**
  * Serves `/sdk/*` from sdk-js/dist, the edge under `/ee/`, `page(pathname)`'s HTML where it returns
- * some, anything else from demo-site/. Every edge request is passed to `onEdge(req)` (for
- * assertions) before it is answered, after `hold(req)` settles when it returns a promise (a slow
- * or silent edge); `decide` is passed to {@link handleEdge}. The server's identity links live in
- * `directory`, and every notification event it received, in order, in `notifications`
+ * some (a string, or `{ body, type, delay }` for another content type, sent after `delay` ms),
+ * anything else from demo-site/. Every edge request is passed to `onEdge(req)` (for assertions)
+ * before it is answered, after `hold(req)` settles when it returns a promise (a slow or silent
+ * edge); `decide` and `bundle` are passed to {@link handleEdge}. The server's identity links live
+ * in `directory`, and every notification event it received, in order, in `notifications`
  * (`{ action, xdm }`); both are returned too.
  */
 export function startServer({
@@ -155,6 +162,7 @@ export function startServer({
   onEdge = () => {},
   directory = createDirectory(),
   decide = undefined,
+  bundle = undefined,
   hold = () => undefined,
   page = () => undefined,
 } = {}) {
@@ -165,7 +173,9 @@ export function startServer({
     const url = new URL(req.url, "http://x");
     const html = page(url.pathname);
     if (html !== undefined) {
-      res.writeHead(200, { "Content-Type": TYPES[".html"], "Cache-Control": "no-store" }).end(html);
+      const { body: text, type = TYPES[".html"], delay = 0 } = typeof html === "string" ? { body: html } : html;
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      res.writeHead(200, { "Content-Type": type, "Cache-Control": "no-store" }).end(text);
       return;
     }
     if (url.pathname.startsWith("/ee/")) {
@@ -190,7 +200,7 @@ export function startServer({
         const action = url.pathname.replace(/^.*\/v1\//, "");
         for (const event of body.events) notifications.push({ action, xdm: event.xdm });
       }
-      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie }, directory, decide);
+      const out = handleEdge({ pathname: url.pathname, searchParams: url.searchParams, body, cookieHeader: req.headers.cookie }, directory, decide, bundle);
       res.writeHead(out.status, { ...cors, ...(out.json ? { "Content-Type": "application/json" } : {}) });
       res.end(out.json ? JSON.stringify(out.json) : undefined);
       return;
