@@ -4,89 +4,18 @@
 // applyPropositions, and the display and interact notifications the edge receives. Skipped
 // without Chromium.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { after, before, beforeEach, test } from "node:test";
-import { startServer } from "./support/mock-edge.mjs";
+import { test } from "node:test";
+import { DOM_ACTION, PAGE_VIEW, attempted, proposition, refOf, skip, sleep, useBrowser } from "./support/browser.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (apt-get install chromium): browser tests skipped`;
-
-const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-/** The base snippet and the prehiding snippet documented in README.md, verbatim. */
-const BASE_SNIPPET = README.match(/<script>\n(!function\(w,n\)[^\n]+)\n<\/script>/)[1];
-const PREHIDING_SNIPPET = README.match(/<script>\n(![^\n]+edgecdp-prehiding[^\n]+)\n<\/script>/)[1];
-
-const DOM_ACTION = "https://ns.adobe.com/personalization/dom-action";
 const HTML_ITEM = "https://ns.adobe.com/personalization/html-content-item";
 const JSON_ITEM = "https://ns.adobe.com/personalization/json-content-item";
 const DEFAULT_ITEM = "https://ns.adobe.com/personalization/default-content-item";
 
-let chromium;
-let browser;
-let site;
-/** Per test: the propositions the edge answers (`body` → array), and how long it holds answers. */
-let decide;
-let hold;
-const pages = new Map();
-const consoleLines = [];
-
-before(async () => {
-  if (skip) return;
-  ({ chromium } = await import("playwright-core"));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  site = await startServer({ decide: (body) => decide(body), hold: (req) => hold(req), page: (path) => pages.get(path) });
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-});
-beforeEach(() => {
-  decide = () => [];
-  hold = () => undefined;
-  consoleLines.length = 0;
-  if (site) site.notifications.length = 0;
-});
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A proposition of `items`, with scopeDetails the edge would send (to be echoed verbatim). */
-function proposition(id, scope, items, characteristics = {}) {
-  return {
-    id,
-    scope,
-    scopeDetails: { decisionProvider: "EDGECDP", activity: { id: "act-" + id }, experience: { id: "exp-1" }, characteristics, correlationID: "act-" + id + ":exp-1" },
-    items: items.map((data, i) => ("schema" in data ? { id: `${id}-${i}`, ...data } : { id: `${id}-${i}`, schema: DOM_ACTION, data })),
-  };
-}
-
-/**
- * A test page at `path`: the prehiding snippet (unless `snippet: false`), the base snippet, the
- * script tag, `configure` with `config`, then `script`; `body` is the page's content.
- */
-function servePage(path, { snippet = true, config = {}, body = "", script = "" }) {
-  const conf = { datastreamId: "ds-luma", orgId: "LUMA123@AdobeOrg", ...config };
-  pages.set(
-    path,
-    `<!doctype html><html><head><meta charset="utf-8"><title>${path}</title><link rel="icon" href="data:,">
-${snippet ? `<script>\n${PREHIDING_SNIPPET}\n</script>` : ""}
-<script>\n${BASE_SNIPPET}\n</script>
-<script async src="/sdk/edgecdp.min.js"></script>
-<script>
-edgecdp("configure", ${JSON.stringify(conf)});
-window.report = function (p) { return p.then(function (r) { return r; }, function (e) { window.failed = String(e); throw e; }); };
-${script}
-</script>
-</head><body>${body}</body></html>`,
-  );
-  return site.origin + path;
-}
-
-/** The page-view sendEvent most tests start with; its result lands in `window.result`. */
-const PAGE_VIEW = `window.sent = report(edgecdp("sendEvent", { renderDecisions: true, xdm: { eventType: "web.webpagedetails.pageViews" } }))
-  .then(function (r) { window.result = r; return r; });`;
+const fx = useBrowser();
+const servePage = (path, options) => fx.servePage(path, options);
+const result = (page) => fx.result(page);
+const notified = (eventType, n, timeout) => fx.notified(eventType, n, timeout);
+const errors = () => fx.errors();
 
 /**
  * Samples, at every animation frame from before the first paint, whether the body is visible and
@@ -101,42 +30,17 @@ const frameRecorder = (ids) => `
     requestAnimationFrame(sample);
   })();`;
 
-/** A fresh context (no cookies), a page with console capture; `fn(page)`. */
-async function browse(fn, { watch } = {}) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
-    if (watch) await page.addInitScript(frameRecorder(watch));
-    await fn(page);
-  } finally {
-    await context.close();
-  }
-}
 
-const result = (page) => page.waitForFunction(() => window.result || window.failed, null, { timeout: 10000 }).then(() => page.evaluate(() => window.result));
-const attempted = (r) => Object.fromEntries(r.propositions.map((p) => [p.id, p.renderAttempted]));
-const refOf = ({ id, scope, scopeDetails }) => ({ id, scope, scopeDetails });
-const errors = () => consoleLines.filter((l) => /^(error|pageerror)/.test(l));
-
-/** Waits until the mock edge has received `n` notifications of `eventType`; returns them. */
-async function notified(eventType, n = 1, timeout = 5000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const found = site.notifications.filter((x) => x.xdm.eventType === eventType);
-    if (found.length >= n || Date.now() > end) return found;
-    await sleep(25);
-  }
-}
+/** A fresh context (no cookies), a page with console capture; `watch`: ids to record per frame. */
+const browse = (fn, { watch } = {}) => fx.browse(fn, { init: watch ? frameRecorder(watch) : undefined });
 
 test("prehiding with the head snippet: the default content is never visible, the offer is, and the display notification names it", { skip }, async () => {
   const offer = proposition("hero-offer", "__view__", [{ type: "setHtml", selector: "#hero", content: "<h2>Offer</h2>" }]);
   const fallback = proposition("default", "__view__", [{ schema: DEFAULT_ITEM, data: {} }]);
   const data = proposition("data", "__view__", [{ schema: JSON_ITEM, data: { content: { discount: 10 } } }]);
   const named = proposition("named", "hero-banner", [{ schema: HTML_ITEM, data: { content: "<b>banner</b>" } }]);
-  decide = () => [offer, fallback, data, named];
-  hold = () => sleep(400); // many frames are painted while the edge decides
+  fx.decide = () => [offer, fallback, data, named];
+  fx.hold = () => sleep(400); // many frames are painted while the edge decides
   const url = servePage("/t/prehide.html", { body: `<div id="hero"><h2>Original</h2></div><p id="other">Other</p>`, script: PAGE_VIEW });
   await browse(
     async (page) => {
@@ -159,7 +63,7 @@ test("prehiding with the head snippet: the default content is never visible, the
       assert.equal(display.action, "interact");
       assert.deepEqual(display.xdm._experience.decisioning, { propositions: [refOf(offer), refOf(fallback)], propositionEventType: { display: 1 } });
       await page.waitForTimeout(100);
-      assert.equal(site.notifications.length, 1, "one display notification");
+      assert.equal(fx.site.notifications.length, 1, "one display notification");
       assert.deepEqual(errors(), []);
     },
     { watch: ["hero"] },
@@ -167,8 +71,8 @@ test("prehiding with the head snippet: the default content is never visible, the
 });
 
 test("control: without prehiding the default content is visible before the offer (the frame sampling sees flicker)", { skip }, async () => {
-  decide = () => [proposition("hero-offer", "__view__", [{ type: "setHtml", selector: "#hero", content: "<h2>Offer</h2>" }])];
-  hold = () => sleep(400);
+  fx.decide = () => [proposition("hero-offer", "__view__", [{ type: "setHtml", selector: "#hero", content: "<h2>Offer</h2>" }])];
+  fx.hold = () => sleep(400);
   const url = servePage("/t/flicker.html", { snippet: false, config: { prehidingStyle: "" }, body: `<div id="hero"><h2>Original</h2></div>`, script: PAGE_VIEW });
   await browse(
     async (page) => {
@@ -184,8 +88,8 @@ test("control: without prehiding the default content is visible before the offer
 });
 
 test("the SDK's own prehidingStyle hides the page during the request when the page has no snippet", { skip }, async () => {
-  decide = () => [proposition("hero-offer", "__view__", [{ type: "setText", selector: "#hero", content: "Offer" }])];
-  hold = () => sleep(400);
+  fx.decide = () => [proposition("hero-offer", "__view__", [{ type: "setText", selector: "#hero", content: "Offer" }])];
+  fx.hold = () => sleep(400);
   const url = servePage("/t/own-style.html", { snippet: false, config: { prehidingStyle: "#hero { visibility: hidden !important }" }, body: `<div id="hero">Original</div>`, script: PAGE_VIEW });
   await browse(async (page) => {
     await page.goto(url);
@@ -217,7 +121,7 @@ test("every DOM action type, html-content-item, and scripts in content left unex
     { type: "collectInteractions", selector: "#collect" },
     { schema: HTML_ITEM, data: { type: "setHtml", selector: "#html-item", content: "<u>item</u>" } },
   ];
-  decide = () => [proposition("all", "__view__", items), proposition("custom", "__view__", [{ type: "customCode", selector: "#set-html", content: "<script>1</script>" }])];
+  fx.decide = () => [proposition("all", "__view__", items), proposition("custom", "__view__", [{ type: "customCode", selector: "#set-html", content: "<script>1</script>" }])];
   const url = servePage("/t/actions.html", {
     body: `<div id="set-html">a</div><p id="set-text">a</p><a id="set-attr" href="/a">link</a>
 <img id="img" src="/assets/a.png" srcset="/assets/a2.png 2x" alt=""><div id="set-style">s</div><div id="move">m</div><div id="resize">r</div>
@@ -273,12 +177,12 @@ test("every DOM action type, html-content-item, and scripts in content left unex
       ].sort(),
     });
     assert.deepEqual(attempted(r), { all: true, custom: false });
-    assert.ok(consoleLines.some((l) => l.startsWith("warning:") && l.includes('"customCode" is not supported')), consoleLines.join("\n"));
+    assert.ok(fx.consoleLines.some((l) => l.startsWith("warning:") && l.includes('"customCode" is not supported')), fx.consoleLines.join("\n"));
   });
 });
 
 test(":eq(n) selects the n-th match of what precedes it, and what follows inside it; an index past the end matches nothing", { skip }, async () => {
-  decide = () => [
+  fx.decide = () => [
     proposition("eq", "__view__", [
       { type: "setText", selector: "li:eq(1)", content: "B" },
       { type: "setText", selector: "ul.l:eq(1) li:eq(0)", content: "D" },
@@ -297,13 +201,13 @@ test(":eq(n) selects the n-th match of what precedes it, and what follows inside
     const lists = await page.$$eval("ul.l", (uls) => uls.map((ul) => [...ul.children].map((li) => li.textContent + (li.dataset.lastList ? "*" : ""))));
     assert.deepEqual(lists, [["a", "B", "c"], ["D*", "e*"]]);
     await page.waitForTimeout(400);
-    assert.ok(consoleLines.some((l) => l.includes('nothing matched "li:eq(9)" within 300 ms')), consoleLines.join("\n"));
+    assert.ok(fx.consoleLines.some((l) => l.includes('nothing matched "li:eq(9)" within 300 ms')), fx.consoleLines.join("\n"));
   });
 });
 
 test("a late selector: the element inserted 500 ms after the answer gets the offer before it is ever painted; its prehidingSelector hides it meanwhile", { skip }, async () => {
   const late = proposition("late", "__view__", [{ type: "setText", selector: "#late", prehidingSelector: "#slot", content: "Offer late" }]);
-  decide = () => [late];
+  fx.decide = () => [late];
   const url = servePage("/t/late.html", {
     body: `<div id="slot">slot</div>`,
     script: `${PAGE_VIEW}
@@ -338,7 +242,7 @@ test("a selector that never appears: the page is shown at once, the item is give
     { type: "setText", selector: "#never", content: "x" },
   ]);
   const missing = proposition("missing", "__view__", [{ type: "setText", selector: "#never .deeper", content: "x" }]);
-  decide = () => [mixed, missing];
+  fx.decide = () => [mixed, missing];
   const url = servePage("/t/never.html", {
     config: { personalization: { selectorTimeout: 800 } },
     body: `<div id="hero">Original</div>`,
@@ -350,11 +254,11 @@ test("a selector that never appears: the page is shown at once, the item is give
     assert.deepEqual(attempted(r), { mixed: true, missing: true });
     assert.equal(await page.evaluate(() => window.hiddenAfterRender), false, "not hidden while the missing selector is waited for");
     assert.equal(await page.textContent("#hero"), "Offer");
-    assert.equal(site.notifications.length, 0, "the display waits for every item to settle");
+    assert.equal(fx.site.notifications.length, 0, "the display waits for every item to settle");
     const [display] = await notified("decisioning.propositionDisplay", 1, 3000);
     assert.deepEqual(display.xdm._experience.decisioning.propositions.map((p) => p.id), ["mixed"], "what never rendered is not displayed");
-    const warnings = consoleLines.filter((l) => l.startsWith("warning:") && l.includes("nothing matched"));
-    assert.equal(warnings.length, 2, consoleLines.join("\n"));
+    const warnings = fx.consoleLines.filter((l) => l.startsWith("warning:") && l.includes("nothing matched"));
+    assert.equal(warnings.length, 2, fx.consoleLines.join("\n"));
     assert.match(warnings[0], /proposition mixed: nothing matched "#never" within 800 ms; the item is not rendered/);
   });
 });
@@ -362,7 +266,7 @@ test("a selector that never appears: the page is shown at once, the item is give
 test("idempotence: applying the same items again never duplicates; content a framework re-rendered is rendered again", { skip }, async () => {
   const append = proposition("append", "__view__", [{ type: "appendHtml", selector: "#list", content: `<li class="offer">offer</li>` }]);
   const hero = proposition("hero", "hero-banner", [{ type: "setHtml", selector: "#hero", content: "<b>offer</b>" }]);
-  decide = () => [append, hero];
+  fx.decide = () => [append, hero];
   const url = servePage("/t/idempotent.html", { body: `<ul id="list"><li>one</li></ul><div id="hero">Original</div>`, script: PAGE_VIEW });
   await browse(async (page) => {
     await page.goto(url);
@@ -390,7 +294,7 @@ test("SPA: view propositions render on the view change, once however often the v
   const view = { scopeType: "view" };
   const home = proposition("home-offer", "home", [{ type: "setHtml", selector: "#view h2", content: "Home offer" }], view);
   const cart = proposition("cart-offer", "Cart", [{ type: "appendHtml", selector: "#view", content: `<p class="cart-offer">cart offer</p>` }], view);
-  decide = () => [home, cart]; // the edge answers every event with both views
+  fx.decide = () => [home, cart]; // the edge answers every event with both views
   const url = servePage("/t/spa.html", {
     body: `<main id="view"><h2>home</h2></main>`,
     script: `
@@ -435,8 +339,8 @@ test("SPA: view propositions render on the view change, once however often the v
 test("applyPropositions with metadata renders a named scope's html-content-item, without flicker from the sendEvent's then; json items are left to the page", { skip }, async () => {
   const banner = proposition("banner", "hero-banner", [{ schema: HTML_ITEM, data: { content: "<h2>Named offer</h2>", format: "text/html" } }]);
   const settings = proposition("settings", "settings", [{ schema: JSON_ITEM, data: { content: { theme: "dark" } } }]);
-  decide = () => [banner, settings];
-  hold = () => sleep(300);
+  fx.decide = () => [banner, settings];
+  fx.hold = () => sleep(300);
   const url = servePage("/t/apply.html", {
     body: `<div id="banner">Original</div>`,
     script: `${PAGE_VIEW}
@@ -469,8 +373,8 @@ test("clicks: inside rendered content (even a link that navigates away) and on a
   hero.items[0].characteristics = { trackingLabel: "hero-cta" };
   const metric = proposition("metric", "__view__", [{ type: "click", selector: "#buy" }]);
   metric.items[0].characteristics = { trackingLabel: "buy-button" };
-  decide = () => [hero, metric];
-  pages.set("/t/next.html", "<!doctype html><title>next</title><p>next page</p>");
+  fx.decide = () => [hero, metric];
+  fx.pages.set("/t/next.html", "<!doctype html><title>next</title><p>next page</p>");
   const url = servePage("/t/click.html", { body: `<div id="hero">Original</div><button id="buy">Buy</button><p id="plain">plain</p>`, script: PAGE_VIEW });
   await browse(async (page) => {
     await page.goto(url);
@@ -488,14 +392,14 @@ test("clicks: inside rendered content (even a link that navigates away) and on a
     assert.equal(interacts.length, 2, "the click on #plain sent nothing; the navigating click was delivered");
     assert.deepEqual(interacts[1].xdm._experience.decisioning, { propositions: [refOf(hero)], propositionEventType: { interact: 1 }, propositionAction: { label: "hero-cta" } });
     assert.equal(interacts[1].xdm.web.webPageDetails.URL, url, "sent from the page clicked on");
-    const displays = site.notifications.filter((x) => x.xdm.eventType === "decisioning.propositionDisplay");
+    const displays = fx.site.notifications.filter((x) => x.xdm.eventType === "decisioning.propositionDisplay");
     assert.deepEqual(displays[0].xdm._experience.decisioning.propositions.map((p) => p.id), ["hero"], "a click item is not a display");
   });
 });
 
 test("an edge that never answers: the page is shown after prehidingTimeout, with its default content", { skip }, async () => {
-  decide = () => [proposition("late", "__view__", [{ type: "setText", selector: "#hero", content: "Offer" }])];
-  hold = (req) => (req.url.pathname.endsWith("/interact") ? new Promise(() => {}) : undefined);
+  fx.decide = () => [proposition("late", "__view__", [{ type: "setText", selector: "#hero", content: "Offer" }])];
+  fx.hold = (req) => (req.url.pathname.endsWith("/interact") ? new Promise(() => {}) : undefined);
   const url = servePage("/t/silent.html", { config: { prehidingTimeout: 1000 }, body: `<div id="hero">Original</div>`, script: PAGE_VIEW });
   await browse(
     async (page) => {

@@ -20,13 +20,16 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const refOf = ({ id, scope, scopeDetails }) => ({ id, scope, scopeDetails });
 export const attempted = (r) => Object.fromEntries(r.propositions.map((p) => [p.id, p.renderAttempted]));
 
-/** A proposition of dom-action `items` (data objects), with the scopeDetails an edge would send. */
-export function proposition(id, scope, items) {
+/**
+ * A proposition of `items` (dom-action data objects, or whole items with their `schema`), with the
+ * scopeDetails an edge would send (to be echoed verbatim).
+ */
+export function proposition(id, scope, items, characteristics = {}) {
   return {
     id,
     scope,
-    scopeDetails: { decisionProvider: "EDGECDP", activity: { id: "act-" + id }, experience: { id: "exp-1" }, characteristics: {}, correlationID: "act-" + id + ":exp-1" },
-    items: items.map((data, i) => ({ id: `${id}-${i}`, schema: DOM_ACTION, data })),
+    scopeDetails: { decisionProvider: "EDGECDP", activity: { id: "act-" + id }, experience: { id: "exp-1" }, characteristics, correlationID: "act-" + id + ":exp-1" },
+    items: items.map((data, i) => ("schema" in data ? { id: `${id}-${i}`, ...data } : { id: `${id}-${i}`, schema: DOM_ACTION, data })),
   };
 }
 
