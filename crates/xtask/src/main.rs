@@ -7,10 +7,12 @@
 //! cargo xtask build-wasm | build-sdk | build-worker    the Wasm core, sdk-js, the worker
 //! cargo xtask size                                     size report with budgets (fails when over)
 //! cargo xtask bench                                    criterion benchmarks
+//! cargo xtask bench-edge [--duration 10] [--host ...]   edge throughput: interact vs /healthz
 //! cargo xtask fmt | lint                               rustfmt, clippy (host and wasm32)
 //! ```
 
 mod artifacts;
+mod bench_edge;
 mod setup;
 mod size;
 mod util;
@@ -43,6 +45,11 @@ Commands:
   build-worker   Build the Cloudflare Worker into worker/build/ (worker-build).
   size           Print the size report and check the budgets.
   bench          Run the criterion benchmarks.
+  bench-edge [--duration SECS] [--warmup SECS] [--connections N] [--host native|worker] ...
+                 Edge throughput under local load: POST /ee/v1/interact (page views asking
+                 for decisions, 150 segments, 100 offers) against GET /healthz of the same
+                 host, natively (release edgecdp) and in workerd (run build-worker first);
+                 target ratio ≥ 0.75. Writes target/bench-edge.json. --help lists options.
   fmt            Format the workspace.
   lint           cargo fmt --check, clippy -D warnings (host and wasm32), fuzz targets compile.
 ";
@@ -86,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         }
         "size" => size::report().map(|_| ()),
         "bench" => run(cargo().args(["bench", "-p", "edgecdp-core"])),
+        "bench-edge" => bench_edge::run_bench(rest),
         "fmt" => run(cargo().args(["fmt", "--all"])),
         "lint" => {
             setup::toolchain()?;
@@ -102,9 +110,14 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-#[allow(clippy::print_stdout)]
 fn print_help() {
-    print!("{HELP}");
+    print_text(HELP);
+}
+
+/// Writes a report or help text to stdout (progress goes to stderr through `util::say`).
+#[allow(clippy::print_stdout, reason = "reports and help are the task's output")]
+pub(crate) fn print_text(text: &str) {
+    print!("{text}");
 }
 
 fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -117,13 +130,17 @@ fn lint() -> anyhow::Result<()> {
     step("fuzz targets compile (cargo check fuzz/)", || {
         run(cargo().args(["check", "--quiet", "--manifest-path", "fuzz/Cargo.toml", "--bins"]))
     })?;
-    step("clippy (wasm32: worker and browser bindings)", || {
+    step("clippy (wasm32: worker, browser bindings, HTML rewriter)", || {
         run(cargo().args([
             "clippy",
             "-p",
             "edgecdp-worker",
             "-p",
             "edgecdp-wasm",
+            "-p",
+            "edgecdp-wasm-device",
+            "-p",
+            "edgecdp-rewrite",
             "--target",
             "wasm32-unknown-unknown",
             "--",
