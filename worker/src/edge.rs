@@ -145,7 +145,7 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
         if let Some(batch) = batch {
             outbox::send(kv.as_ref(), &b, &batch, at).await;
         }
-        if let Some(kv) = &kv {
+        if let Some(kv) = kv.as_ref().filter(|_| outbox::may_hold()) {
             outbox::drain(kv, &b, now()).await;
         }
     });

@@ -3,8 +3,10 @@
 //! 5 minutes) until the origin answers 200. The origin applies a batch id once, so a batch sent
 //! twice (a retry racing an acknowledgement) is still stored once.
 //!
-//! Every edge request drains due batches (a few at a time) after responding, and so does the
-//! cron trigger (`scheduled`), so batches go out even when traffic stops.
+//! After responding, an edge request drains due batches (a few at a time) when this isolate may
+//! have left some (it started, or a send failed, or the last drain did not empty the outbox),
+//! so a healthy edge does not list KV on every request; the cron trigger (`scheduled`) drains
+//! whatever other isolates left, so batches go out even when traffic stops.
 
 use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
@@ -16,6 +18,15 @@ use crate::bindings::Bindings;
 use crate::origin;
 
 const PREFIX: &str = "outbox/";
+
+/// Whether this isolate may have left batches in the outbox (true at start: a previous isolate
+/// may have).
+static MAY_HOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether a request should drain the outbox after responding.
+pub(crate) fn may_hold() -> bool {
+    MAY_HOLD.load(std::sync::atomic::Ordering::Relaxed)
+}
 /// How long an unacknowledged batch is kept (a week: longer than any origin outage we plan for).
 const KEEP_SECS: u64 = 7 * 86_400;
 /// Most batches one drain sends (a request's `waitUntil` budget is limited).
@@ -70,6 +81,7 @@ pub(crate) async fn send(kv: Option<&KvStore>, b: &Bindings, batch: &SyncBatch, 
         );
         return;
     };
+    MAY_HOLD.store(true, std::sync::atomic::Ordering::Relaxed);
     let key = format!("{PREFIX}{:013}-{}", now.millis().max(0), batch.batch_id);
     match keep(kv, &key, &body, Attempts { attempts: 1, next_try: now.millis() + backoff_ms(0) }).await {
         Ok(()) => worker::console_log!("sync batch {} kept in the outbox: {e}", batch.batch_id),
@@ -86,7 +98,9 @@ pub(crate) async fn drain(kv: &KvStore, b: &Bindings, now: Timestamp) {
             return;
         }
     };
+    let mut left = !listed.list_complete;
     for key in listed.keys {
+        left = true;
         let attempts: Attempts =
             key.metadata.and_then(|m| serde_json::from_value(m).ok()).unwrap_or(Attempts { attempts: 0, next_try: 0 });
         if attempts.next_try > now.millis() {
@@ -115,4 +129,7 @@ pub(crate) async fn drain(kv: &KvStore, b: &Bindings, now: Timestamp) {
             }
         }
     }
+    // Entries were found (sent now or not yet due): look again next time; none: this isolate is
+    // done until a send fails.
+    MAY_HOLD.store(left, std::sync::atomic::Ordering::Relaxed);
 }

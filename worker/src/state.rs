@@ -78,7 +78,8 @@ pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &EdgeFragment) 
         }
         Err(e) => worker::console_error!("person view of {key} not cached: {e}"),
     }
-    let _ = kv.delete(&kv_key("none", key)).await;
+    // A `none/` mark left for this identity needs no delete: views are read before marks, and
+    // a mark lives a minute.
 }
 
 /// `GET {origin}/v1/fragments?ns=&id=`, signed.

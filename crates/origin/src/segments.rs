@@ -189,10 +189,14 @@ impl Engine {
     fn decide_each(&self, keys: &[IdentityKey], now: Timestamp) -> Result<usize, StoreError> {
         let mut decided: Vec<IdentityKey> = Vec::new();
         for k in keys {
-            let profile = self.store.segment_input(k, &self.policy, false)?.map(|i| i.profile);
-            if let Some(p) = profile.filter(|p| !decided.contains(p)) {
-                self.decide(&p, now, false)?;
-                decided.push(p);
+            // A key of a profile already decided here has nothing new to fold.
+            if decided.contains(k) {
+                continue;
+            }
+            if let Some((profile, _)) = self.decide_profile(k, now, false)?
+                && !decided.contains(&profile)
+            {
+                decided.push(profile);
             }
         }
         Ok(decided.len())
@@ -242,8 +246,18 @@ impl Engine {
     /// # Errors
     /// When the store fails (nothing is saved; the next decision redoes it).
     pub fn decide(&self, key: &IdentityKey, now: Timestamp, from_start: bool) -> Result<Vec<Transition>, StoreError> {
+        Ok(self.decide_profile(key, now, from_start)?.map(|(_, t)| t).unwrap_or_default())
+    }
+
+    /// [`Engine::decide`], also returning the profile decided (none: nothing is known of `key`).
+    fn decide_profile(
+        &self,
+        key: &IdentityKey,
+        now: Timestamp,
+        from_start: bool,
+    ) -> Result<Option<(IdentityKey, Vec<Transition>)>, StoreError> {
         let set = self.set();
-        let Some(mut input) = self.store.segment_input(key, &self.policy, from_start)? else { return Ok(Vec::new()) };
+        let Some(mut input) = self.store.segment_input(key, &self.policy, from_start)? else { return Ok(None) };
         let decode_state =
             |b: &Option<Vec<u8>>| b.as_ref().and_then(|b| rmp_serde::from_slice::<ProfileSegments>(b).ok());
         let stored_state = decode_state(&input.state);
@@ -252,7 +266,7 @@ impl Engine {
         if rebuild && input.through != 0 {
             input = match self.store.segment_input(key, &self.policy, true)? {
                 Some(i) => i,
-                None => return Ok(Vec::new()),
+                None => return Ok(None),
             };
         }
         let mut computed_state: ComputedState = if rebuild {
@@ -315,7 +329,7 @@ impl Engine {
         for t in &transitions {
             tracing::info!(segment = t.segment, profile = %input.profile, status = t.status.as_str(), reason = t.reason.map(|r| r.as_str()), "segment membership");
         }
-        Ok(transitions)
+        Ok(Some((input.profile, transitions)))
     }
 
     /// Decides the profiles a stored batch touched, and logs the memberships edges reported.

@@ -161,6 +161,9 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        // The store's queries outnumber rusqlite's default cache of 16: re-preparing them cost
+        // about a tenth of an edge request.
+        conn.set_prepared_statement_cache_capacity(128);
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), graph: Arc::new(graph) })
@@ -246,11 +249,31 @@ fn person_events_in(
     config: &GraphConfig,
     limit: usize,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    person_events_of(conn, person, config, limit, None)
+}
+
+/// [`person_events_in`], only events of these types when `types` is given (filtered by SQLite,
+/// on the `events_by_type` index's column).
+fn person_events_of(
+    conn: &Connection,
+    person: &IdentityKey,
+    config: &GraphConfig,
+    limit: usize,
+    types: Option<&[String]>,
+) -> Result<Vec<StoredEvent>, StoreError> {
     let members = members_of(conn, person, config)?;
     let mut events = Vec::new();
-    let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"))?;
+    // The types as a JSON array, read with json_each: one statement whatever their number.
+    let (filter, types_json) = match types {
+        Some(t) => (
+            " AND event_type IN (SELECT value FROM json_each(?2))",
+            serde_json::to_string(t).unwrap_or_else(|_| "[]".into()),
+        ),
+        None => (" AND ?2 = ?2", String::new()),
+    };
+    let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1{filter}"))?;
     for (ecid, segments) in browsers(conn, person, &members, config)? {
-        for e in stmt.query_map([&ecid], read_event)? {
+        for e in stmt.query_map(params![ecid, types_json], read_event)? {
             let e = e?;
             let at = Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0));
             if owner_at(&segments, at) == Some(person) {
@@ -258,10 +281,12 @@ fn person_events_in(
             }
         }
     }
-    let mut by_identity = conn
-        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2"))?;
+    let mut by_identity = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2{}",
+        filter.replace("?2", "?3")
+    ))?;
     for m in members.iter().filter(|m| m.kind.is_person()) {
-        for e in by_identity.query_map(params![m.key.ns, m.key.id], read_event)? {
+        for e in by_identity.query_map(params![m.key.ns, m.key.id, types_json], read_event)? {
             events.push(e?);
         }
     }
@@ -421,14 +446,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn()?;
         let mut events = match person_of(&conn, key)? {
-            Some(person) => person_events_in(&conn, &person, &self.graph, usize::MAX)?,
+            Some(person) => person_events_of(&conn, &person, &self.graph, usize::MAX, Some(types))?,
             None if key.ns == "ECID" => {
-                let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1"))?;
-                stmt.query_map([&key.id], read_event)?.collect::<Result<_, _>>()?
+                let types_json = serde_json::to_string(types).unwrap_or_else(|_| "[]".into());
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type IN (SELECT value FROM json_each(?2))"
+                ))?;
+                stmt.query_map(params![key.id, types_json], read_event)?.collect::<Result<_, _>>()?
             }
             None => Vec::new(),
         };
-        events.retain(|e| e.event_type.as_ref().is_some_and(|t| types.contains(t)));
         events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
         events.truncate(limit);
         Ok(events)
