@@ -118,6 +118,14 @@ export async function startWorker(originUrl, bindings = {}) {
   };
 }
 
+/**
+ * Events without the personalization notifications (`decisioning.propositionDisplay` and
+ * `…Interact`, which the SDK sends after rendering): what the visitor did.
+ */
+export function visitorEvents(events) {
+  return events.filter((e) => !String(e.eventType).startsWith("decisioning."));
+}
+
 /** The events stored for `ecid`, read from the SQLite file itself (`edgecdp events`). */
 export function storedEvents(database, ecid, limit = 1000) {
   const out = execFileSync(BIN, ["events", "--database", database, "--ecid", ecid, "--limit", String(limit)], {
