@@ -785,10 +785,19 @@ impl Store for SqliteStore {
 
     fn save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        segments::save(&tx, outcome, source, now)?;
-        tx.commit()?;
-        Ok(())
+        // A decision is derived from events already committed (with fsync) and saved with the
+        // point it folded up to: if a power cut loses it, the next decision redoes it. So it is
+        // committed without waiting for the disk (WAL, synchronous = NORMAL); the next FULL
+        // commit makes it durable too.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let saved = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction()?;
+            segments::save(&tx, outcome, source, now)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        saved
     }
 
     fn log_transitions(
