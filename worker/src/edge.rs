@@ -113,29 +113,13 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
         }
     }
     // Views are written before answering: the visitor's next request (an add to cart, then a
-    // login a moment later) must find what this one decided, segment state included.
+    // login a moment later) must find what this one decided, segment state included. The
+    // visitor's requests take turns in this isolate (the lock above), so what was read is still
+    // what KV holds: no second read to merge (KV is eventually consistent across locations
+    // anyway, so such a read would not settle a race between isolates either).
     if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
         for (key, view) in outcome.view_writes() {
-            let mut view = view.clone();
-            // A concurrent request of this visitor may have written since this one read (a page
-            // view and a click): KV has no transactions, so keep what it decided too, merged.
-            if view.segments.is_some() || view.decisions.is_some() {
-                let theirs = state::cached(&kv, key).await;
-                if let (Some(ours), Some(theirs)) =
-                    (view.segments.as_mut(), theirs.as_ref().and_then(|v| v.segments.as_ref()))
-                    && theirs != ours
-                {
-                    ours.absorb(theirs);
-                }
-                // Displays and conversions a concurrent request recorded count too (caps).
-                if let (Some(ours), Some(theirs)) =
-                    (view.decisions.as_mut(), theirs.as_ref().and_then(|v| v.decisions.as_ref()))
-                    && theirs != ours
-                {
-                    ours.absorb(theirs);
-                }
-            }
-            state::store(&kv, key, &view).await;
+            state::store(&kv, key, view).await;
         }
     }
     drop(visitor_guard);
