@@ -111,9 +111,113 @@ fn bench_decide(c: &mut Criterion) {
     group.finish();
 }
 
+/// Segment `i` of 150, of mixed shapes (as in `benches/segments.rs`), some reading page views.
+fn segment(i: usize) -> edgecdp_core::segment::set::Definition {
+    let t =
+        |k: usize| if k.is_multiple_of(7) { "web.webpagedetails.pageViews".to_owned() } else { format!("t{}", k % 40) };
+    let pql = match i % 5 {
+        0 => format!("loyalty.points > {}", i % 500),
+        1 => format!(
+            "chain(xEvent, timestamp, [A: WHAT(eventType = \"{}\") WHEN(< {} hours before now)])",
+            t(i),
+            1 + i % 72
+        ),
+        2 => format!(
+            "chain(xEvent, timestamp, [A: WHAT(eventType = \"{}\"), B: WHAT(eventType = \"{}\") WHEN(< 7 days before now)])",
+            t(i),
+            t(i + 1)
+        ),
+        3 => format!(
+            "xEvent[eventType = \"{}\" and timestamp occurs < 24 hours before now].count() >= {}",
+            t(i),
+            1 + i % 5
+        ),
+        _ => format!(
+            "loyalty.tier in [\"Bronze\", \"Gold\"] and chain(xEvent, timestamp, [A: WHAT(eventType = \"{}\") WHEN(< 7 days before now), B: NOT WHAT(eventType = \"{}\") WHEN(< 1 hour after A)])",
+            t(i),
+            t(i + 3)
+        ),
+    };
+    edgecdp_core::segment::set::Definition { id: format!("s{i}"), name: String::new(), pql, description: String::new() }
+}
+
+/// The edge's whole interact (parse, validate, cookie, collect, segments, decisions, response)
+/// for a returning visitor's page view with 150 segments and 100 offers: the core's CPU per
+/// request, without any host I/O.
+#[allow(clippy::print_stderr, reason = "a benchmark prints its figures")]
+fn bench_interact(c: &mut Criterion) {
+    use edgecdp_core::edge::{EdgeEnv, Entropy, HttpRequest};
+    use edgecdp_core::identity::{CookieKeys, Ecid};
+    use edgecdp_core::snapshot::{DatastreamConfig, Snapshot, SnapshotConfig};
+    let config = SnapshotConfig {
+        datastreams: vec![DatastreamConfig {
+            id: "ds-luma".into(),
+            org_id: "LUMA123@AdobeOrg".into(),
+            allowed_origins: vec!["https://www.luma.test".into()],
+            accept_unsigned_ecid: false,
+            default_consent: Default::default(),
+        }],
+        ..Default::default()
+    };
+    let (activities, offers) = definitions(100);
+    let (snapshot, skipped) = Snapshot::build(&config, 1).0.with_segments((0..150).map(segment).collect());
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let (snapshot, warnings) = snapshot.with_decisions(activities, offers);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let keys = CookieKeys::new(b"bench secret".to_vec(), vec![]);
+    let env = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
+    let cookie = format!("kndctr_LUMA123_AdobeOrg_identity={}", keys.encode("LUMA123@AdobeOrg", &Ecid::mint([3; 16])));
+    let body = br#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews","web":{"webPageDetails":{"URL":"https://www.luma.test/"}}},"query":{"personalization":{"decisionScopes":["__view__"]}}}],"query":{"identity":{"fetch":["ECID"]}}}"#;
+    let request = HttpRequest {
+        method: "POST",
+        path: "/ee/v1/interact",
+        query: "configId=ds-luma",
+        origin: Some("https://www.luma.test"),
+        cookie: Some(&cookie),
+        body,
+    };
+    // A returning, known visitor: her view (attributes and an empty segment state) as a host
+    // would load it.
+    let me = edgecdp_core::identity::IdentityKey::new("ECID", Ecid::mint([3; 16]).as_str());
+    let view = edgecdp_core::identity::resolve::EdgeFragment {
+        person: me.clone(),
+        identities: vec![me.clone()],
+        attributes: attributes(),
+        version: 1,
+        updated_at: NOW,
+        segments: None,
+        decisions: None,
+    };
+    let views: edgecdp_core::edge::Views = [(me, view)].into_iter().collect();
+    let run = || match edgecdp_core::edge::begin(&env, &request, NOW, &Entropy([5; 32])) {
+        edgecdp_core::edge::Step::Lookup(p) => edgecdp_core::edge::finish(&env, p, &views),
+        edgecdp_core::edge::Step::Done(o) => o,
+    };
+    let out = run();
+    assert_eq!(out.response.status, 200);
+    let answer: serde_json::Value = serde_json::from_slice(&out.response.body).unwrap();
+    let decided: usize = answer["handle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["type"] == "personalization:decisions")
+        .map(|h| h["payload"].as_array().unwrap().len())
+        .sum();
+    assert!(decided > 0, "the visitor gets decisions");
+    eprintln!(
+        "edge interact with 150 segments and 100 offers: {} bytes answered, {decided} propositions",
+        out.response.body.len()
+    );
+    let mut group = c.benchmark_group("edge-interact");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("150-segments-100-offers", |b| b.iter(run));
+    group.finish();
+}
+
 fn benches() {
     let mut c = Criterion::default().configure_from_args();
     bench_decide(&mut c);
+    bench_interact(&mut c);
 }
 
 criterion_main!(benches);
