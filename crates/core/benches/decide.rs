@@ -188,11 +188,16 @@ fn bench_interact(c: &mut Criterion) {
         segments: None,
         decisions: None,
     };
-    let views: edgecdp_core::edge::Views = [(me, view)].into_iter().collect();
-    let run = || match edgecdp_core::edge::begin(&env, &request, NOW, &Entropy([5; 32])) {
-        edgecdp_core::edge::Step::Lookup(p) => edgecdp_core::edge::finish(&env, p, &views),
-        edgecdp_core::edge::Step::Done(o) => o,
-    };
+    let first: edgecdp_core::edge::Views = [(me.clone(), view)].into_iter().collect();
+    let once =
+        |views: &edgecdp_core::edge::Views| match edgecdp_core::edge::begin(&env, &request, NOW, &Entropy([5; 32])) {
+            edgecdp_core::edge::Step::Lookup(p) => edgecdp_core::edge::finish(&env, p, views),
+            edgecdp_core::edge::Step::Done(o) => o,
+        };
+    // Returning: her view as the first page view left it (segment state for the whole set).
+    let written = once(&first).views.into_iter().next().expect("the first page view writes her view");
+    let views: edgecdp_core::edge::Views = [(me, written)].into_iter().collect();
+    let run = || once(&views);
     let out = run();
     assert_eq!(out.response.status, 200);
     let answer: serde_json::Value = serde_json::from_slice(&out.response.body).unwrap();
