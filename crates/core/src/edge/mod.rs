@@ -341,7 +341,7 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
     if let Some(v) = resolution.view.as_ref().filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty()) {
         log.push(EdgeLog::Stitched { person: v.person.clone() });
     }
-    let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now);
+    let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now, views);
     let (resolution, propositions) = decide_content(snapshot, &ecid, resolution, &records, personalize.as_deref(), now);
     let bundle = personalize.filter(|p| p.on_device && !snapshot.device().is_empty()).map(|_| {
         let view = resolution.view.as_ref();
@@ -411,6 +411,7 @@ fn decide_segments(
     resolution: Resolution,
     records: &mut Vec<SyncRecord>,
     now: Timestamp,
+    views: &Views,
 ) -> Resolution {
     let set = snapshot.segment_set();
     if set.is_empty() {
@@ -418,7 +419,6 @@ fn decide_segments(
     }
     let Resolution { view, mut writes } = resolution;
     let mut v = view.unwrap_or_else(|| device_view(ecid, now));
-    let before = v.segments.clone();
     let mut state = v.segments.take().unwrap_or_default();
     let mut touched = Touched::default();
     for r in records.iter() {
@@ -430,7 +430,11 @@ fn decide_segments(
     }
     let transitions = set.evaluate(&mut state, &v.attributes, now, &touched);
     v.segments = Some(state);
-    if v.segments != before {
+    // Written back unless it is the stored view with the same state (compared with the host's
+    // copy rather than a clone made here: a person's state is the largest part of a request).
+    let stored = views.values().find(|o| o.person == v.person && !snapshot.voids(o)).and_then(|o| o.segments.as_ref());
+    let unchanged = stored.is_some() && stored == v.segments.as_ref() && !writes.iter().any(|w| w.person == v.person);
+    if !unchanged {
         write(&mut writes, &v);
     }
     if !transitions.is_empty() {
