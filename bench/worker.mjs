@@ -1,5 +1,6 @@
 // Runs the built worker (worker/build) in workerd through Miniflare for `cargo xtask bench-edge`,
-// configured as tests/e2e/support.mjs `startWorker` does, on a free loopback port.
+// with the options the end-to-end tests use (tests/e2e/support.mjs `workerOptions`), on a free
+// loopback port.
 //
 //   EDGECDP_SYNC_SECRET=... EDGECDP_COOKIE_KEYS=... node bench/worker.mjs ORIGIN_URL [WORKER_DIR]
 //
@@ -10,6 +11,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { workerOptions } from "../tests/e2e/support.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const [originUrl, workerDir = join(ROOT, "worker/build")] = process.argv.slice(2);
@@ -19,23 +21,12 @@ if (!originUrl || !EDGECDP_SYNC_SECRET || !EDGECDP_COOKIE_KEYS) {
   process.exit(2);
 }
 
-const mf = new Miniflare({
-  scriptPath: join(workerDir, "index.js"),
-  modulesRoot: workerDir,
-  modules: true,
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2025-09-23",
-  kvNamespaces: ["EDGE_STATE"],
-  kvPersist: false,
-  bindings: {
-    EDGECDP_ORIGIN_URL: originUrl,
-    EDGECDP_EDGE_NAME: "worker-bench",
-    EDGECDP_SYNC_SECRET,
-    EDGECDP_COOKIE_KEYS,
-  },
-  host: "127.0.0.1",
-  port: 0,
-});
+const mf = new Miniflare(workerOptions(workerDir, {
+  EDGECDP_ORIGIN_URL: originUrl,
+  EDGECDP_EDGE_NAME: "worker-bench",
+  EDGECDP_SYNC_SECRET,
+  EDGECDP_COOKIE_KEYS,
+}));
 
 let stopping = null;
 function stop() {

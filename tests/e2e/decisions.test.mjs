@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ROOT, admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, storedEvents, uploadDemoData } from "./support.mjs";
+import { ROOT, admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, storedEvents, uploadDemoData, lumaUrl } from "./support.mjs";
 
 const SARAH = { email: "sarah.rose@example.com", crmid: "crm-1042" };
 const DEFAULT_GREETING = "Welcome to Luma. Free returns on every order.";
@@ -45,12 +45,7 @@ for (const host of ["native", "worker"]) {
   describe(`decisions, ${host} edge`, () => {
     let origin;
     let worker;
-    const url = (path, params = {}) => {
-      const u = new URL(origin.url + path);
-      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-      if (worker) u.searchParams.set("edge", worker.url);
-      return u.href;
-    };
+    const url = (path, params) => lumaUrl(origin, worker, path, params);
     const edge = () => worker?.url || origin.url;
 
     before(async () => {

@@ -6,7 +6,7 @@
 // her history. Finally Sarah is deleted and every edge forgets her.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, visitorEvents } from "./support.mjs";
+import { admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, visitorEvents, lumaUrl } from "./support.mjs";
 
 const SARAH = { email: "sarah.rose@example.com", crmid: "crm-1042", loyalty: "LY-778" };
 const BOB = { email: "bob.carter@example.com", crmid: "crm-2077" };
@@ -32,12 +32,7 @@ for (const host of ["native", "worker"]) {
   describe(`identity service, ${host} edge`, () => {
     let origin;
     let worker;
-    const url = (path, params = {}) => {
-      const u = new URL(origin.url + path);
-      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-      if (worker) u.searchParams.set("edge", worker.url);
-      return u.href;
-    };
+    const url = (path, params) => lumaUrl(origin, worker, path, params);
 
     before(async () => {
       origin = await startOrigin();

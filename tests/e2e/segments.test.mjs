@@ -6,7 +6,7 @@
 // in the audience. She buys: the edge and the origin take her out at once (negating_event).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { admin, eventually, launchBrowser, openLumaPage, startOrigin, startWorker, uploadDemoData } from "./support.mjs";
+import { admin, eventually, launchBrowser, lumaUrl, openLumaPage, startOrigin, startWorker, uploadDemoData } from "./support.mjs";
 
 const GIFT = "gift-cart-abandoners";
 
@@ -26,7 +26,7 @@ for (const host of ["native", "worker"]) {
   describe(`segments, ${host} edge`, () => {
     let origin;
     let worker;
-    const url = (path) => origin.url + path + (worker ? `?edge=${encodeURIComponent(worker.url)}` : "");
+    const url = (path) => lumaUrl(origin, worker, path);
 
     before(async () => {
       origin = await startOrigin();

@@ -81,31 +81,39 @@ export async function startOrigin(options = {}) {
 }
 
 /**
- * Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port;
- * `bindings` adds or replaces bindings (e.g. `EDGECDP_UPSTREAM_URL` for proxy mode).
+ * Miniflare's options for the built worker in `workerDir` with `bindings`, on a free loopback
+ * port (what the tests and `cargo xtask bench-edge` run).
  */
-export async function startWorker(originUrl, bindings = {}) {
-  const { Miniflare } = await import("miniflare");
-  const mf = new Miniflare({
-    scriptPath: join(WORKER_DIR, "index.js"),
-    modulesRoot: WORKER_DIR,
+export function workerOptions(workerDir, bindings) {
+  return {
+    scriptPath: join(workerDir, "index.js"),
+    modulesRoot: workerDir,
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-09-23",
     kvNamespaces: ["EDGE_STATE"],
     kvPersist: false,
-    bindings: {
-      EDGECDP_ORIGIN_URL: originUrl,
-      EDGECDP_EDGE_NAME: "worker-e2e",
-      EDGECDP_SYNC_SECRET: DEMO_SECRETS.sync,
-      EDGECDP_COOKIE_KEYS: DEMO_SECRETS.cookieKeys,
-      // Deletions reach the edge with the next snapshot: recheck every second in tests.
-      EDGECDP_SNAPSHOT_RECHECK_SECS: "1",
-      ...bindings,
-    },
+    bindings,
     host: "127.0.0.1",
     port: 0,
-  });
+  };
+}
+
+/**
+ * Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port;
+ * `bindings` adds or replaces bindings (e.g. `EDGECDP_UPSTREAM_URL` for proxy mode).
+ */
+export async function startWorker(originUrl, bindings = {}) {
+  const { Miniflare } = await import("miniflare");
+  const mf = new Miniflare(workerOptions(WORKER_DIR, {
+    EDGECDP_ORIGIN_URL: originUrl,
+    EDGECDP_EDGE_NAME: "worker-e2e",
+    EDGECDP_SYNC_SECRET: DEMO_SECRETS.sync,
+    EDGECDP_COOKIE_KEYS: DEMO_SECRETS.cookieKeys,
+    // Deletions reach the edge with the next snapshot: recheck every second in tests.
+    EDGECDP_SNAPSHOT_RECHECK_SECS: "1",
+    ...bindings,
+  }));
   const url = (await mf.ready).href.replace(/\/$/, "");
   return {
     url,
@@ -195,6 +203,17 @@ export async function decodeCookie(value) {
   const r = glue.decodeIdentityCookie(value);
   if (!r.ok) throw new Error(`the identity cookie does not decode: ${r.error.message}`);
   return r.value;
+}
+
+/**
+ * The URL of a storefront page served by `origin`, with `params`; with a `worker`, the page
+ * points sdk-js at the worker's edge (`?edge=`).
+ */
+export function lumaUrl(origin, worker, path, params = {}) {
+  const u = new URL(origin.url + path);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  if (worker) u.searchParams.set("edge", worker.url);
+  return u.href;
 }
 
 /** Calls the origin's admin API with the demo key; resolves `{ status, body }`. */
