@@ -47,16 +47,9 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, upstream: &st
         body: &view.body,
     };
     let decided = edge::run(&request, env, ctx).await;
-    let personalized = (decided.status == 200)
-        .then(|| edgecdp_rewrite::page::plan(&decided.body).ok())
-        .flatten()
-        .and_then(|plan| match edgecdp_rewrite::rewrite(&html, &plan.edits, Some(&plan.inline)) {
-            Ok((out, _)) => Some(out),
-            Err(e) => {
-                worker::console_error!("page {} not personalized: {e}", url.path());
-                None
-            }
-        });
+    let personalized = edgecdp_rewrite::page::personalize(&html, decided.status, &decided.body)
+        .inspect_err(|e| worker::console_error!("page {} served without personalization: {e}", url.path()))
+        .ok();
     let headers = Headers::new();
     headers.set("content-type", "text/html; charset=utf-8")?;
     // The page is this visitor's: no shared cache may keep it.

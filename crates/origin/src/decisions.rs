@@ -156,11 +156,8 @@ impl Decisioning {
     pub fn delete(&self, kind: &str, id: &str, now: Timestamp) -> Result<bool, ChangeError> {
         if kind == OFFER {
             let (activities, _) = self.definitions();
-            let users: Vec<String> = activities
-                .iter()
-                .filter(|a| a.fallback.iter().chain(a.experiences.iter().flat_map(|e| &e.offers)).any(|o| o == id))
-                .map(|a| a.id.clone())
-                .collect();
+            let users: Vec<String> =
+                activities.iter().filter(|a| a.offer_ids().any(|o| o == id)).map(|a| a.id.clone()).collect();
             if !users.is_empty() {
                 return Err(ChangeError::InUse(users));
             }

@@ -23,6 +23,34 @@ pub struct PagePlan {
     pub inline: String,
 }
 
+/// Why a page is served as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The edge did not answer the page view with a 200.
+    #[error("the edge answered the page view with status {0}")]
+    NotAnswered(u16),
+    /// The answer is not JSON.
+    #[error("the edge's answer is not JSON: {0}")]
+    Answer(#[from] serde_json::Error),
+    /// The page could not be rewritten.
+    #[error(transparent)]
+    Rewrite(#[from] crate::RewriteError),
+}
+
+/// The page personalized with the edge's answer to its page view (`status` and `body` of the
+/// interact response): the page-scope DOM actions applied and marked, the answer inlined. Both
+/// hosts serve the page unchanged on an error.
+///
+/// # Errors
+/// [`PageError`].
+pub fn personalize(html: &[u8], status: u16, body: &[u8]) -> Result<Vec<u8>, PageError> {
+    if status != 200 {
+        return Err(PageError::NotAnswered(status));
+    }
+    let plan = plan(body)?;
+    Ok(crate::rewrite(html, &plan.edits, Some(&plan.inline))?.0)
+}
+
 /// Reads an interact response body.
 ///
 /// # Errors
@@ -116,5 +144,11 @@ mod tests {
         let parsed: Value = serde_json::from_str(inner).unwrap();
         assert_eq!(parsed["handle"][1]["payload"][0]["items"][0]["data"]["content"], "<b>Hi</b></script>");
         assert!(super::plan(b"not json").is_err());
+        let page = b"<html><head></head><body><div id=\"greeting\"><p class=\"wrap\">Hi</p></div></body></html>";
+        let out = String::from_utf8(personalize(page, 200, body).unwrap()).unwrap();
+        assert!(out.contains(r#"<p class="wrap" data-edgecdp-interact-id="p1"><b>Hi</b></script></p>"#), "{out}");
+        assert!(out.contains("id=\"edgecdp-response\""));
+        assert!(matches!(personalize(page, 503, body), Err(PageError::NotAnswered(503))));
+        assert!(matches!(personalize(page, 200, b"{"), Err(PageError::Answer(_))));
     }
 }

@@ -70,6 +70,13 @@ pub struct Activity {
     pub on_device: bool,
 }
 
+impl Activity {
+    /// The offers it may show: its experiences' and its fallback.
+    pub fn offer_ids(&self) -> impl Iterator<Item = &String> {
+        self.experiences.iter().flat_map(|e| &e.offers).chain(&self.fallback)
+    }
+}
+
 const fn all_traffic() -> u8 {
     100
 }

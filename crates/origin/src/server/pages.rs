@@ -55,19 +55,9 @@ pub(super) async fn serve(app: &AppState, parts: &Parts, site: &Path, datastream
         body: &view.body,
     };
     let answer = super::edge::run(app, &request).await;
-    let personalized = (answer.status == 200)
-        .then(|| edgecdp_rewrite::page::plan(&answer.body).ok())
-        .flatten()
-        .and_then(|plan| match edgecdp_rewrite::rewrite(&html, &plan.edits, Some(&plan.inline)) {
-            Ok((out, _)) => Some(out),
-            Err(e) => {
-                tracing::warn!(page = %parts.uri.path(), error = %e, "page not personalized: the rewrite failed");
-                None
-            }
-        });
-    if personalized.is_none() {
-        tracing::info!(page = %parts.uri.path(), status = answer.status, "page served without personalization");
-    }
+    let personalized = edgecdp_rewrite::page::personalize(&html, answer.status, &answer.body)
+        .inspect_err(|e| tracing::warn!(page = %parts.uri.path(), error = %e, "page served without personalization"))
+        .ok();
     let cookies = if personalized.is_some() { set_cookies(&answer.body) } else { Vec::new() };
     let mut response = Response::new(Body::from(personalized.unwrap_or(html)));
     *response.status_mut() = StatusCode::OK;

@@ -263,18 +263,16 @@ fn person_events_of(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let members = members_of(conn, person, config)?;
     let mut events = Vec::new();
-    // The types as a JSON array, read with json_each: one statement whatever their number.
-    let (filter, types_json) = match types {
-        Some(t) => (
-            " AND event_type IN (SELECT value FROM json_each(?2))",
-            serde_json::to_string(t).unwrap_or_else(|_| "[]".into()),
-        ),
-        None => (" AND ?2 = ?2", String::new()),
-    };
-    let mut stmt = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1{filter}"))?;
+    // The types go in as one JSON array (read with json_each): one statement whatever their number.
+    let types_json = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
+    let filter = if types_json.is_some() { " AND event_type IN (SELECT value FROM json_each(?))" } else { "" };
+    let mut by_ecid = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?{filter}"))?;
     for (ecid, segments) in browsers(conn, person, &members, config)? {
-        for e in stmt.query_map(params![ecid, types_json], read_event)? {
-            let e = e?;
+        let rows = match &types_json {
+            Some(t) => by_ecid.query_map(params![ecid, t], read_event)?.collect::<Result<Vec<_>, _>>()?,
+            None => by_ecid.query_map(params![ecid], read_event)?.collect::<Result<Vec<_>, _>>()?,
+        };
+        for e in rows {
             let at = Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0));
             if owner_at(&segments, at) == Some(person) {
                 events.push(e);
@@ -282,13 +280,16 @@ fn person_events_of(
         }
     }
     let mut by_identity = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2{}",
-        filter.replace("?2", "?3")
+        "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ? AND identity_id = ?{filter}"
     ))?;
     for m in members.iter().filter(|m| m.kind.is_person()) {
-        for e in by_identity.query_map(params![m.key.ns, m.key.id, types_json], read_event)? {
-            events.push(e?);
-        }
+        let rows = match &types_json {
+            Some(t) => {
+                by_identity.query_map(params![m.key.ns, m.key.id, t], read_event)?.collect::<Result<Vec<_>, _>>()?
+            }
+            None => by_identity.query_map(params![m.key.ns, m.key.id], read_event)?.collect::<Result<Vec<_>, _>>()?,
+        };
+        events.extend(rows);
     }
     events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
     events.truncate(limit);
