@@ -4,6 +4,7 @@
 // CHROMIUM_PATH; the defaults work from the repository root after a build.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,24 +50,27 @@ export function waitForLine(child, pattern, what, timeoutMs = 60_000) {
 /**
  * Starts `edgecdp serve` (embedded demo configuration) with its own SQLite file, serving
  * demo-site and sdk-js/dist from the repository: on a free port, or on `options.port` with
- * `options.database` (to restart an origin where it was).
+ * `options.database` (to restart an origin where it was). `options.tls` (`{ certFile, keyFile,
+ * cert }`, see `makeCertificate`) serves https.
  */
 export async function startOrigin(options = {}) {
   const tmp = options.database ? null : tempDir("origin");
   const database = options.database || join(tmp.dir, "origin.sqlite");
+  const tls = options.tls ? ["--tls-cert", options.tls.certFile, "--tls-key", options.tls.keyFile] : [];
   const child = spawn(BIN, ["serve", "--listen", `127.0.0.1:${options.port || 0}`, "--database", database,
-    "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist"), ...(options.args || [])], {
+    "--site-dir", join(ROOT, "demo-site"), "--sdk-dir", join(ROOT, "sdk-js/dist"), ...tls, ...(options.args || [])], {
     cwd: ROOT,
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const [, url] = await waitForLine(child, /edgecdp listening on (http:\/\/\S+)/, "edgecdp serve");
+  const [, url] = await waitForLine(child, /edgecdp listening on (https?:\/\/\S+)/, "edgecdp serve");
   const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
   return {
     url,
     port: Number(new URL(url).port),
     database,
     child,
+    ca: options.tls?.cert,
     /** SIGKILL: no shutdown, no flush; what SQLite committed must survive. */
     async kill() {
       child.kill("SIGKILL");
@@ -101,11 +105,12 @@ export function workerOptions(workerDir, bindings) {
 
 /**
  * Starts the built worker in workerd (Miniflare), pointed at `originUrl`, on a free port;
- * `bindings` adds or replaces bindings (e.g. `EDGECDP_UPSTREAM_URL` for proxy mode).
+ * `bindings` adds or replaces bindings (e.g. `EDGECDP_UPSTREAM_URL` for proxy mode), `options`
+ * Miniflare's own options (e.g. `httpsKey`/`httpsCert` to serve https).
  */
-export async function startWorker(originUrl, bindings = {}) {
+export async function startWorker(originUrl, bindings = {}, options = {}) {
   const { Miniflare } = await import("miniflare");
-  const mf = new Miniflare(workerOptions(WORKER_DIR, {
+  const mf = new Miniflare({ ...workerOptions(WORKER_DIR, {
     EDGECDP_ORIGIN_URL: originUrl,
     EDGECDP_EDGE_NAME: "worker-e2e",
     EDGECDP_SYNC_SECRET: DEMO_SECRETS.sync,
@@ -113,7 +118,7 @@ export async function startWorker(originUrl, bindings = {}) {
     // Deletions reach the edge with the next snapshot: recheck every second in tests.
     EDGECDP_SNAPSHOT_RECHECK_SECS: "1",
     ...bindings,
-  }));
+  }), ...options });
   const url = (await mf.ready).href.replace(/\/$/, "");
   return {
     url,
@@ -216,15 +221,31 @@ export function lumaUrl(origin, worker, path, params = {}) {
   return u.href;
 }
 
-/** Calls the origin's admin API with the demo key; resolves `{ status, body }`. */
+/**
+ * Calls the origin's admin API with the demo key; resolves `{ status, body }`. An origin serving
+ * https (`startOrigin({ tls })`) is called with its test certificate as the trusted root.
+ */
 export async function admin(origin, method, path, body) {
-  const r = await fetch(origin.url + path, {
-    method,
-    headers: { authorization: `Bearer ${DEMO_SECRETS.admin}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const headers = { authorization: `Bearer ${DEMO_SECRETS.admin}`, "content-type": "application/json" };
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { status, text } = origin.ca
+    ? await httpsRequest(origin.url + path, { method, headers, body: payload, ca: origin.ca })
+    : await fetch(origin.url + path, { method, headers, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }));
+  return { status, body: text ? JSON.parse(text) : null };
+}
+
+/** One request over https trusting `ca` (Node's fetch has no per-call trust roots). */
+export function httpsRequest(url, { method = "GET", headers = {}, body, ca }) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method, headers, ca }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
   });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
 /** Uploads a demo data file (`demo-data/`) to a dataset through the admin API; fails the test unless it is imported. */
@@ -238,4 +259,23 @@ export async function uploadDemoData(origin, dataset, file) {
   const body = await r.json();
   if (r.status !== 200) throw new Error(`upload of ${file} to ${dataset}: ${r.status} ${JSON.stringify(body)}`);
   return body;
+}
+
+/**
+ * A self-signed certificate for `*.luma.test`, `luma.test` and 127.0.0.1 (openssl), in a
+ * temporary directory: `{ certFile, keyFile, cert, key, remove }`.
+ */
+export function makeCertificate() {
+  const dir = tempDir("tls");
+  const certFile = join(dir.dir, "cert.pem");
+  const keyFile = join(dir.dir, "key.pem");
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile,
+      "-days", "2", "-subj", "/CN=luma.test", "-addext", "subjectAltName=DNS:*.luma.test,DNS:luma.test,IP:127.0.0.1"],
+    { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (e) {
+    dir.remove();
+    throw new Error(`cannot make a test certificate with openssl (apt-get install openssl): ${e.stderr || e.message}`);
+  }
+  return { certFile, keyFile, cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), remove: dir.remove };
 }

@@ -27,6 +27,14 @@ pub struct Config {
     /// A directory served at `/sdk/` (the built sdk-js), if any.
     #[serde(default)]
     pub sdk_dir: Option<PathBuf>,
+    /// The TLS certificate chain (PEM), leaf first. With `tls_key`, the host serves HTTPS
+    /// (HTTP/1.1 and HTTP/2); give both or neither. Relative to the working directory, like
+    /// `database`.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
     /// The name this native edge gives itself in sync batches and logs.
     #[serde(default = "default_edge_name")]
     pub edge_name: String,
@@ -150,6 +158,10 @@ pub struct Overrides {
     pub site_dir: Option<PathBuf>,
     /// `--sdk-dir` / `EDGECDP_SDK_DIR`.
     pub sdk_dir: Option<PathBuf>,
+    /// `--tls-cert` / `EDGECDP_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `EDGECDP_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
     /// `--personalize-pages`: turns `[pages] personalize` on.
     pub personalize_pages: bool,
     /// `EDGECDP_COOKIE_KEYS` (comma-separated).
@@ -197,6 +209,12 @@ impl Config {
         if let Some(v) = &o.sdk_dir {
             self.sdk_dir = Some(v.clone());
         }
+        if let Some(v) = &o.tls_cert {
+            self.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &o.tls_key {
+            self.tls_key = Some(v.clone());
+        }
         if o.personalize_pages {
             self.pages.personalize = true;
         }
@@ -224,6 +242,7 @@ impl Config {
         if self.secrets.sync_secret.len() < 16 {
             bail!("secrets.sync_secret must be at least 16 characters (or set EDGECDP_SYNC_SECRET)");
         }
+        self.tls()?;
         if let Some(ds) = &self.pages.datastream
             && !self.datastreams.iter().any(|d| &d.id == ds)
         {
@@ -243,6 +262,23 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The TLS certificate and key files, when HTTPS is configured.
+    ///
+    /// # Errors
+    /// When only one of the two is given.
+    pub fn tls(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => bail!(
+                "tls_cert is set but tls_key is not: HTTPS needs both the certificate and its private key (--tls-key, EDGECDP_TLS_KEY or tls_key)"
+            ),
+            (None, Some(_)) => bail!(
+                "tls_key is set but tls_cert is not: HTTPS needs both the certificate and its private key (--tls-cert, EDGECDP_TLS_CERT or tls_cert)"
+            ),
+        }
     }
 
     /// The dataset declared with this id.
@@ -307,6 +343,27 @@ mod tests {
             let err = format!("{:#}", Config::load(Some(&p), &Overrides::default()).unwrap_err());
             assert!(err.contains(complaint), "{err}");
         }
+    }
+
+    #[test]
+    fn tls_needs_both_the_certificate_and_the_key() {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert!(c.tls().unwrap().is_none());
+        let o = Overrides { tls_cert: Some("c.pem".into()), ..Overrides::default() };
+        let err = Config::load(None, &o).unwrap_err().to_string();
+        assert!(err.contains("tls_key") && err.contains("--tls-key"), "{err}");
+        let o = Overrides { tls_key: Some("k.pem".into()), ..Overrides::default() };
+        let err = Config::load(None, &o).unwrap_err().to_string();
+        assert!(err.contains("tls_cert") && err.contains("--tls-cert"), "{err}");
+        // The file's keys, completed or replaced by overrides.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, format!("tls_cert = \"certs/c.pem\"\n{DEMO_CONFIG}")).unwrap();
+        let err = Config::load(Some(&p), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("tls_key"), "{err}");
+        let o = Overrides { tls_key: Some("k.pem".into()), ..Overrides::default() };
+        let c = Config::load(Some(&p), &o).unwrap();
+        assert_eq!(c.tls().unwrap(), Some((Path::new("certs/c.pem"), Path::new("k.pem"))));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   events, stored in idempotent chunks, bad rows quarantined; watched folders.
 //! - [`server`]: the HTTP server: native edge routes (the same core pipeline the worker runs),
 //!   `/v1/sync` and `/v1/snapshot` for workers, the admin API, the storefront and sdk-js.
+//! - [`tls`]: HTTPS (`tls_cert`, `tls_key`): the certificate files and a listener that
+//!   completes TLS handshakes off the accept path.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -24,6 +26,7 @@ pub mod import;
 pub mod segments;
 pub mod server;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::io::Write;
@@ -73,22 +76,35 @@ fn spawn_segment_timer(engine: Arc<segments::Engine>) {
     });
 }
 
+/// The listener `serve` runs on.
+enum Either {
+    Tcp(tokio::net::TcpListener),
+    Tls(tls::TlsListener),
+}
+
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Opens the store, builds the snapshot and serves until `shutdown` resolves.
 ///
 /// Prints `edgecdp listening on http://ADDR` on stdout once the socket is bound (with the real
-/// port when the configuration asked for port 0).
+/// port when the configuration asked for port 0), `https://ADDR` when `tls_cert` and `tls_key`
+/// are set: then it serves HTTPS only, HTTP/1.1 and HTTP/2 (ALPN).
 ///
 /// # Errors
-/// When the store cannot be opened or the address cannot be bound.
+/// When the TLS files cannot be used, the store cannot be opened or the address cannot be
+/// bound.
 pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     if config.demo {
         tracing::warn!(
             "running with the embedded demo configuration: its secrets are public, do not use it for real traffic"
         );
     }
+    // Before anything is opened or bound: a bad certificate is a configuration mistake.
+    let tls = match config.tls()? {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    };
     let (snapshot, warnings) = Snapshot::build(&config.snapshot_config(), 0);
     for w in &warnings {
         tracing::warn!("configuration: {w}");
@@ -110,12 +126,20 @@ pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + 
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let listener = match tls {
+        Some(tls) => Either::Tls(tls::TlsListener::new(listener, tls, tls::HANDSHAKE_TIMEOUT)?),
+        None => Either::Tcp(listener),
+    };
     {
+        let scheme = if matches!(listener, Either::Tls(_)) { "https" } else { "http" };
         let mut out = std::io::stdout().lock();
-        writeln!(out, "edgecdp listening on http://{addr}")?;
+        writeln!(out, "edgecdp listening on {scheme}://{addr}")?;
         out.flush()?;
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    match listener {
+        Either::Tcp(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
+        Either::Tls(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await?,
+    }
     tracing::info!("stopped");
     Ok(())
 }

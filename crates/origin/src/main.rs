@@ -22,7 +22,8 @@ enum Command {
     /// Serves the edge protocol (/ee/v1/interact, collect, identity/acquire, privacy/set-consent),
     /// /v1/sync and /v1/snapshot for workers, the admin API (/api), /healthz, the storefront at /
     /// and sdk-js at /sdk/. Without --config the embedded Luma demo configuration is used (its
-    /// secrets are public: for demos only).
+    /// secrets are public: for demos only). With --tls-cert and --tls-key it serves HTTPS
+    /// (HTTP/1.1 and HTTP/2) instead of plain HTTP.
     Serve(ServeArgs),
     /// Print a visitor's stored events from a database file, newest first, one JSON object a line.
     ///
@@ -54,8 +55,8 @@ enum Command {
     /// on standard error when it is a terminal.
     Import(ImportArgs),
     /// Check a configuration file: print its datastreams, computed attributes, segments (where
-    /// each segment is evaluated, its state per profile), activities and offers, and every
-    /// problem (exit status 1).
+    /// each segment is evaluated, its state per profile), activities and offers, the TLS files (if
+    /// set, loaded as `serve` loads them), and every problem (exit status 1).
     CheckConfig {
         /// The configuration file (TOML); the embedded demo configuration when omitted.
         #[arg(long, env = "EDGECDP_CONFIG")]
@@ -154,6 +155,14 @@ struct ServeArgs {
     /// Directory served at /sdk/ (the built sdk-js). Overrides `sdk_dir`.
     #[arg(long, env = "EDGECDP_SDK_DIR")]
     sdk_dir: Option<PathBuf>,
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2) with this certificate chain: a PEM file, the server's
+    /// certificate first. Needs --tls-key. Overrides `tls_cert`.
+    #[arg(long, env = "EDGECDP_TLS_CERT", value_name = "PEM_FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert: a PEM file (PKCS#8, PKCS#1 or SEC1, unencrypted). Needs
+    /// --tls-cert. Overrides `tls_key`.
+    #[arg(long, env = "EDGECDP_TLS_KEY", value_name = "PEM_FILE")]
+    tls_key: Option<PathBuf>,
     /// Personalize the storefront's HTML pages at the edge before serving them (proxy mode:
     /// offers already in the markup, the edge's answer inlined). Turns `[pages] personalize` on.
     #[arg(long)]
@@ -377,6 +386,8 @@ fn main() -> anyhow::Result<()> {
                 database: args.database,
                 site_dir: args.site_dir,
                 sdk_dir: args.sdk_dir,
+                tls_cert: args.tls_cert,
+                tls_key: args.tls_key,
                 personalize_pages: args.personalize_pages,
                 ..overrides_from_env()
             };
@@ -444,6 +455,13 @@ fn main() -> anyhow::Result<()> {
                 ));
             }
             out.push_str(&format!("offers: {}\n", config.offers.len()));
+            // The TLS files, loaded as `serve` loads them.
+            if let Some((cert, key)) = config.tls()? {
+                match edgecdp_origin::tls::server_config(cert, key) {
+                    Ok(_) => out.push_str(&format!("tls: {} with the key {}\n", cert.display(), key.display())),
+                    Err(e) => problems.push(format!("{e:#}")),
+                }
+            }
             for w in decisions.warnings() {
                 let line = format!("{} {} {}: {}", w.kind, w.id, w.field, w.message);
                 if w.skipped {

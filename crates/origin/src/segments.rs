@@ -17,7 +17,8 @@ use edgecdp_core::segment::compile::{Options, Report};
 use edgecdp_core::segment::program::{EventRef, Order};
 use edgecdp_core::segment::schema::{Schema, Ty};
 use edgecdp_core::segment::set::{
-    Definition, DefinitionError, ProfileSegments, SegmentSet, Skipped, Touched, Transition, compile_definition,
+    Definition, DefinitionError, ProfileSegments, RECENT_EVENTS, SegmentSet, Skipped, Touched, Transition,
+    compile_definition,
 };
 use edgecdp_core::sync::{SyncBatch, SyncRecord};
 use edgecdp_core::time::Timestamp;
@@ -302,6 +303,14 @@ impl Engine {
             }
             set.evaluate(&mut state, &attributes, now, &touched)
         };
+        // The edge beside this store reads this state: with the ids of what was folded, it does
+        // not fold a retried request's events (same requestId, same ids) a second time.
+        let newest = input.events.len().saturating_sub(RECENT_EVENTS);
+        for (_, _, xdm) in &input.events[newest..] {
+            if let Some(id) = xdm.pointer("_id").and_then(Value::as_str) {
+                state.remember(id);
+            }
+        }
         let due =
             [set.next_change(&state), self.computed.next_change(&computed_state, now)].into_iter().flatten().min();
         let through = input.events.iter().map(|(seq, _, _)| *seq).max().unwrap_or(input.through).max(input.through);

@@ -70,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             setup::npm_packages()?;
             setup::worker_build()?;
             if rest.iter().any(|a| a == "--browser") {
-                setup::chromium()?;
+                setup::e2e_tools()?;
             }
             Ok(())
         }
@@ -195,7 +195,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     step("setup: npm packages", setup::npm_packages)?;
     step("setup: worker-build", setup::worker_build)?;
     if !skip_e2e {
-        step("setup: Chromium", setup::chromium)?;
+        step("setup: Chromium, openssl, python3", setup::e2e_tools)?;
     }
     lint()?;
     step("cargo test --workspace", || run(cargo().args(["test", "--workspace"])))?;

@@ -61,27 +61,46 @@ pub(crate) fn chromium_path() -> PathBuf {
     std::env::var_os("CHROMIUM_PATH").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
-/// Headless Chromium for the end-to-end tests: installed with apt when missing and running as
-/// root, else a clear message.
-pub(crate) fn chromium() -> anyhow::Result<()> {
-    let path = chromium_path();
-    if path.exists() {
+/// What the end-to-end tests run besides Node: headless Chromium, `openssl` (the conformance
+/// tests' self-signed certificate) and `python3` (a second SQLite client holding a lock).
+/// Installed with apt when missing and running as root, else a clear message.
+pub(crate) fn e2e_tools() -> anyhow::Result<()> {
+    let chromium = chromium_path();
+    let on_path = |tool: &str| output(Command::new("sh").args(["-c", &format!("command -v {tool}")])).is_ok();
+    let missing = |packages: &mut Vec<&'static str>| {
+        packages.clear();
+        if !chromium.exists() {
+            packages.push("chromium");
+        }
+        for tool in ["openssl", "python3"] {
+            if !on_path(tool) {
+                packages.push(tool);
+            }
+        }
+    };
+    let mut packages = Vec::new();
+    missing(&mut packages);
+    if packages.is_empty() {
         return Ok(());
     }
     let is_root = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
     if is_root && PathBuf::from("/usr/bin/apt-get").exists() {
-        say("installing Chromium with apt-get (about a minute)");
+        say(&format!("installing {} with apt-get (about a minute)", packages.join(", ")));
         run(Command::new("apt-get").arg("update").arg("-qq"))?;
         run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&packages)
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
-        if path.exists() {
+        missing(&mut packages);
+        if packages.is_empty() {
             return Ok(());
         }
     }
     bail!(
-        "headless Chromium is missing at {}: install it (`sudo apt-get install chromium`) or set CHROMIUM_PATH; \
+        "the end-to-end tests need {} (`sudo apt-get install {}`; Chromium may be elsewhere with CHROMIUM_PATH, now {}); \
          `cargo xtask test --skip-e2e` runs everything else",
-        path.display()
+        packages.join(", "),
+        packages.join(" "),
+        chromium.display()
     )
 }

@@ -424,7 +424,10 @@ fn decide_segments(
     for r in records.iter() {
         if let SyncRecord::Events(c) = r {
             for e in &c.events {
-                touched.extend(set.on_event(&mut state, &e.xdm, e.timestamp, &v.attributes));
+                // A retried request (same requestId, so the same event ids) is folded once.
+                if let Some(t) = set.on_event_once(&mut state, &e.event_id, &e.xdm, e.timestamp, &v.attributes) {
+                    touched.extend(t);
+                }
             }
         }
     }

@@ -639,6 +639,46 @@ mod decisions {
     }
 
     #[test]
+    fn a_retried_request_is_folded_into_segments_once() {
+        use crate::segment::set::Definition;
+        let (snap, skipped) = snapshot().with_segments(vec![Definition {
+            id: "two-views".into(),
+            name: String::new(),
+            pql: r#"xEvent[eventType = "web.webpagedetails.pageViews"].count() >= 2"#.into(),
+            description: String::new(),
+        }]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let member = |o: &Outcome| {
+            let view = o.views.first().expect("the state is written");
+            view.segments.as_ref().is_some_and(|s| s.members().any(|(id, _)| id == "two-views"))
+        };
+        let first = run(&snap, PAGE_VIEW, &Views::new());
+        assert!(!member(&first));
+        let view = first.views[0].clone();
+        let views: Views = view.identities.iter().map(|k| (k.clone(), view.clone())).collect();
+        // The same request again (an SDK retry after a lost answer: same requestId, same events).
+        let retried = run(&snap, PAGE_VIEW, &views);
+        assert_eq!(events(&retried)[0].event_id, events(&first)[0].event_id);
+        assert!(retried.views.is_empty(), "nothing folded, nothing to write: {:?}", retried.views);
+        // A second page view of its own (another requestId) does count.
+        let keys = keys();
+        let env = EdgeEnv { snapshot: &snap, cookie_keys: &keys };
+        let req = HttpRequest {
+            method: "POST",
+            path: "/ee/v1/interact",
+            query: "configId=ds-luma&requestId=r-next",
+            origin: Some(PAGE),
+            cookie: None,
+            body: PAGE_VIEW,
+        };
+        let next = match begin(&env, &req, NOW, &Entropy([9; 32])) {
+            Step::Lookup(p) => finish(&env, p, &views),
+            Step::Done(o) => o,
+        };
+        assert!(member(&next), "two distinct page views");
+    }
+
+    #[test]
     fn sdks_that_ask_get_the_client_bundle_of_on_device_activities() {
         let mut snap = with_offers();
         snap.activities[1].on_device = true;

@@ -370,6 +370,19 @@ impl SegmentSet {
         Touched(touched)
     }
 
+    /// [`Self::on_event`] for an event with an id, unless that id was folded recently (a
+    /// retried request): then nothing is folded and `None` is returned.
+    pub fn on_event_once(
+        &self,
+        state: &mut ProfileSegments,
+        event_id: &str,
+        xdm: &Value,
+        ts: Timestamp,
+        profile: &ObjectMap<Value>,
+    ) -> Option<Touched> {
+        state.remember(event_id).then(|| self.on_event(state, xdm, ts, profile))
+    }
+
     /// Decides memberships at `now`: the segments touched by events since the last call, those
     /// due by time, those reading a profile attribute that changed, new or changed definitions,
     /// and those referencing a segment whose membership changed. Returns the entries and exits.
@@ -754,7 +767,15 @@ pub struct ProfileSegments {
     /// Segments entered at the last evaluation (`realized`, `existing` from the next one).
     #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
     pub realized: Vec<String>,
+    /// Hashes of the ids of the last [`RECENT_EVENTS`] events folded, newest last: a request
+    /// retried with the same `requestId` carries the same event ids and is not folded twice.
+    /// (Last field: the origin stores this state positionally, and older states end before it.)
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<u64>,
 }
+
+/// How many folded event ids a profile's state remembers (a retry comes within seconds).
+pub const RECENT_EVENTS: usize = 64;
 
 fn epoch() -> Timestamp {
     Timestamp(i64::MIN)
@@ -778,6 +799,7 @@ impl ProfileSegments {
             set_fingerprint: 0,
             due_min: None,
             realized: Vec::new(),
+            recent: Vec::new(),
         }
     }
 
@@ -798,6 +820,20 @@ impl ProfileSegments {
         st
     }
 
+    /// Notes an event id as folded (see [`SegmentSet::on_event_once`]); `false` when it was
+    /// among the recent ones already.
+    pub fn remember(&mut self, event_id: &str) -> bool {
+        let tag = fnv(event_id.as_bytes());
+        if self.recent.contains(&tag) {
+            return false;
+        }
+        if self.recent.len() >= RECENT_EVENTS {
+            self.recent.drain(..=self.recent.len() - RECENT_EVENTS);
+        }
+        self.recent.push(tag);
+        true
+    }
+
     /// The memberships held (`realized`/`existing`), by segment id.
     pub fn members(&self) -> impl Iterator<Item = (&String, &Membership)> {
         self.segments.iter().filter_map(|(id, s)| s.membership.as_ref().filter(|m| m.is_member()).map(|m| (id, m)))
@@ -811,6 +847,13 @@ impl ProfileSegments {
     /// Merges another profile's state into this one (an identity merge): per segment, the
     /// newer membership; leaf states are rebuilt by the next evaluation from what each kept.
     pub fn absorb(&mut self, other: &ProfileSegments) {
+        for tag in &other.recent {
+            if !self.recent.contains(tag) {
+                self.recent.push(*tag);
+            }
+        }
+        let excess = self.recent.len().saturating_sub(RECENT_EVENTS);
+        self.recent.drain(..excess);
         self.seq = self.seq.max(other.seq);
         self.newest = self.newest.max(other.newest);
         for (id, theirs) in other.segments.iter() {

@@ -11,7 +11,7 @@ use axum::response::Response;
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::sync::SyncBatch;
 
-use super::{AppState, entropy, header_str, read_limited, with_store};
+use super::{AppState, cookie_header, entropy, header_str, read_limited, with_store};
 
 /// Any request under an edge path.
 pub(super) async fn handle(
@@ -30,12 +30,13 @@ pub(super) async fn handle(
             return to_response(edge::unavailable(origin, query, 1));
         }
     };
+    let cookie = cookie_header(&headers);
     let request = HttpRequest {
         method: method.as_str(),
         path: uri.path(),
         query,
         origin,
-        cookie: header_str(&headers, header::COOKIE),
+        cookie: cookie.as_deref(),
         body: &body,
     };
     to_response(run(&app, &request).await)

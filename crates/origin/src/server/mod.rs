@@ -76,6 +76,8 @@ pub struct AppState {
     pub decisioning: Arc<crate::decisions::Decisioning>,
     /// Whether the demo clock may be moved (`demo = true`).
     pub demo: bool,
+    /// The scheme this server is reached by (`https` with `--tls-cert`).
+    pub scheme: &'static str,
 }
 
 /// How long a deletion stays in the snapshots edges get: longer than any edge keeps a cached
@@ -104,6 +106,7 @@ impl AppState {
             engine,
             decisioning,
             demo: config.demo,
+            scheme: if config.tls_cert.is_some() { "https" } else { "http" },
         }
     }
 
@@ -368,4 +371,22 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, axum::Err
 /// A header's value as text, if present and ASCII.
 pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request's cookies as one `Cookie` value: HTTP/2 clients (Chromium among them) may send
+/// each cookie as a header field of its own, which mean the same as one joined with `; `.
+pub fn cookie_header(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    let mut parts = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    let first = parts.next()?;
+    match parts.next() {
+        None => Some(std::borrow::Cow::Borrowed(first)),
+        Some(second) => {
+            let mut joined = format!("{first}; {second}");
+            for p in parts {
+                joined.push_str("; ");
+                joined.push_str(p);
+            }
+            Some(std::borrow::Cow::Owned(joined))
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::http::request::Parts;
+use axum::http::uri::Authority;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use edgecdp_core::edge::HttpRequest;
@@ -42,16 +43,23 @@ fn page_file(site: &Path, path: &str) -> Option<PathBuf> {
 pub(super) async fn serve(app: &AppState, parts: &Parts, site: &Path, datastream: &str) -> Option<Response> {
     let file = page_file(site, parts.uri.path())?;
     let html = tokio::fs::read(&file).await.ok()?;
-    let host = header_str(&parts.headers, header::HOST).unwrap_or("localhost");
-    let origin = format!("http://{host}");
+    // HTTP/2 names the host in the URI (`:authority`), HTTP/1.1 in `Host`.
+    let host = parts
+        .uri
+        .authority()
+        .map(Authority::as_str)
+        .or_else(|| header_str(&parts.headers, header::HOST))
+        .unwrap_or("localhost");
+    let origin = format!("{}://{host}", app.scheme);
     let url = format!("{origin}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
     let view = page_view(&url, header_str(&parts.headers, header::REFERER), datastream);
+    let cookie = super::cookie_header(&parts.headers);
     let request = HttpRequest {
         method: "POST",
         path: "/ee/v1/interact",
         query: &view.query,
         origin: Some(&origin),
-        cookie: header_str(&parts.headers, header::COOKIE),
+        cookie: cookie.as_deref(),
         body: &view.body,
     };
     let answer = super::edge::run(app, &request).await;

@@ -299,7 +299,9 @@ fn person_events_of(
 impl Store for SqliteStore {
     fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        // Takes the write lock first: a read transaction that upgrades while another process
+        // (a backup, a migration) writes gets SQLITE_BUSY at once, without the busy timeout.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let seen: Option<i64> =
             tx.query_row("SELECT 1 FROM batches WHERE batch_id = ?1", [&batch.batch_id], |r| r.get(0)).optional()?;
         if seen.is_some() {
