@@ -141,7 +141,7 @@ async function openBrowser(env) {
   });
   context.on("response", async (r) => {
     if (new URL(r.url()).hostname !== EDGE_HOST) return;
-    const entry = { url: r.url(), status: r.status(), request: r.request().postData(), body: null };
+    const entry = { url: r.url(), status: r.status(), headers: r.headers(), request: r.request().postData(), body: null };
     b.edge.push(entry);
     b.reads.push(r.text().then((t) => { entry.body = t; }, () => {}));
   });
@@ -249,6 +249,12 @@ for (const host of ["native", "worker"]) {
       assert.ok(cookie, "alloy wrote the identity cookie from our state:store");
       const ecid = ecidOfCookie(cookie);
       assert.match(ecid, /^\d{38}$/, "a 38-digit ECID");
+      // Credentialed CORS for the exact page origin, cached per origin, Retry-After readable.
+      const { headers } = b.edge[0];
+      assert.equal(headers["access-control-allow-origin"], `https://${PAGE_HOST}`);
+      assert.equal(headers["access-control-allow-credentials"], "true");
+      assert.match(headers.vary, /\bOrigin\b/);
+      assert.match(headers["access-control-expose-headers"], /Retry-After/);
       const results = (await b.answers("interact")).flatMap((a) => handles(a.json, "identity:result")).filter((r) => r.namespace.code === "ECID");
       assert.equal(results.length, 3);
       assert.ok(results.every((r) => r.id === ecid), `identity:result ${JSON.stringify(results)} equals the cookie's ECID ${ecid}`);
@@ -287,6 +293,20 @@ for (const host of ["native", "worker"]) {
       assert.match(new URL(answer.url).pathname, /^\/ee\/or2\/v1\/interact$/);
       assert.equal(answer.status, 200);
       assert.ok(await b.cookie(ORG_COOKIE));
+    });
+
+    test("1c. getIdentity before any event acquires the ECID at /v1/identity/acquire", async () => {
+      const b = await browser();
+      const page = await b.open();
+      const identity = assertOk(await alloy(page, "getIdentity", { namespaces: ["ECID"] }), b, "getIdentity");
+      const acquired = (await b.answers("identity/acquire")).at(-1);
+      assert.ok(acquired, `alloy asked /v1/identity/acquire: ${b.requests.join("\n")}`);
+      assert.equal(acquired.status, 200);
+      assert.equal(identity.identity.ECID, ecidOfCookie(await b.cookie(ORG_COOKIE)));
+      assert.equal(handles(acquired.json, "identity:result")[0].id, identity.identity.ECID);
+      // The events that follow are that visitor's.
+      assertOk(await alloy(page, "sendEvent", { xdm: { eventType: "conformance.acquired" } }), b, "sendEvent");
+      await eventually(() => stored(identity.identity.ECID).some((e) => e.eventType === "conformance.acquired"), "the event stored under the acquired ECID");
     });
 
     test("2. renderDecisions applies the demo's page-scope setHtml offer; the display notification is recorded", async () => {

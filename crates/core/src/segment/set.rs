@@ -765,12 +765,15 @@ pub struct ProfileSegments {
     #[serde(rename = "m", default)]
     pub due_min: Option<Timestamp>,
     /// Segments entered at the last evaluation (`realized`, `existing` from the next one).
-    #[serde(rename = "r", default, skip_serializing_if = "Vec::is_empty")]
+    ///
+    /// The origin stores this state positionally (msgpack arrays): no field may be skipped
+    /// when empty, or the next one would be read in its place. A field added later goes last
+    /// with `default`, so that older states (shorter arrays) still read.
+    #[serde(rename = "r", default)]
     pub realized: Vec<String>,
     /// Hashes of the ids of the last [`RECENT_EVENTS`] events folded, newest last: a request
     /// retried with the same `requestId` carries the same event ids and is not folded twice.
-    /// (Last field: the origin stores this state positionally, and older states end before it.)
-    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "e", default)]
     pub recent: Vec<u64>,
 }
 

@@ -276,3 +276,47 @@ fn a_changed_definition_restarts_its_state_but_keeps_memberships() {
     let t = v2.rebuild(&mut st, &history, &p, t0.plus_millis(1));
     assert_eq!(t.iter().map(|t| t.status).collect::<Vec<_>>(), [Status::Exited]);
 }
+
+#[test]
+fn event_ids_are_folded_once() {
+    let s = set(&[def("two", "xEvent[eventType = \"commerce.productViews\"].count() >= 2")]);
+    let mut st = ProfileSegments::new();
+    let p = ObjectMap::new();
+    let t0 = Timestamp(1_800_000_000_000);
+    let view = xdm(0, 0, 0, true);
+    assert!(s.on_event_once(&mut st, "e1", &view, t0, &p).is_some());
+    assert!(s.on_event_once(&mut st, "e1", &view, t0, &p).is_none(), "the same id again");
+    s.evaluate(&mut st, &p, t0, &Touched::default());
+    assert_eq!(st.members().count(), 0, "one view so far");
+    // Only the last RECENT_EVENTS ids are kept.
+    for i in 0..RECENT_EVENTS {
+        assert!(st.remember(&format!("x{i}")));
+    }
+    assert_eq!(st.recent.len(), RECENT_EVENTS);
+    assert!(st.remember("e1"), "forgotten after RECENT_EVENTS newer ones");
+}
+
+/// The origin stores this state as a msgpack array: every field keeps its place (an empty
+/// `realized` before a non-empty `recent`), and a state written before `recent` existed reads.
+#[cfg(feature = "msgpack")]
+#[test]
+fn the_positional_encoding_keeps_every_field_in_place() {
+    let mut st = ProfileSegments::new();
+    st.remember("e1");
+    assert!(st.realized.is_empty());
+    let back: ProfileSegments = rmp_serde::from_slice(&rmp_serde::to_vec(&st).unwrap()).unwrap();
+    assert_eq!(back, st);
+    // An older state: the same array without its last field.
+    let old = rmp_serde::to_vec(&(
+        0_u64,
+        i64::MIN,
+        0_u64,
+        ObjectMap::<SegmentState>::new(),
+        0_u64,
+        None::<Timestamp>,
+        vec!["s".to_owned()],
+    ))
+    .unwrap();
+    let back: ProfileSegments = rmp_serde::from_slice(&old).unwrap();
+    assert_eq!((back.realized, back.recent), (vec!["s".to_owned()], Vec::new()));
+}
