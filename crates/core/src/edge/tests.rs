@@ -546,12 +546,18 @@ mod decisions {
     }
 
     fn run(snap: &Snapshot, body: &[u8], views: &Views) -> Outcome {
+        run_request(snap, "r-d", body, views)
+    }
+
+    /// One interact request with `request_id` (the browser's ECID comes from the fixed entropy).
+    fn run_request(snap: &Snapshot, request_id: &str, body: &[u8], views: &Views) -> Outcome {
         let keys = keys();
         let env = EdgeEnv { snapshot: snap, cookie_keys: &keys };
+        let query = format!("configId=ds-luma&requestId={request_id}");
         let req = HttpRequest {
             method: "POST",
             path: "/ee/v1/interact",
-            query: "configId=ds-luma&requestId=r-d",
+            query: &query,
             origin: Some(PAGE),
             cookie: None,
             body,
@@ -661,20 +667,7 @@ mod decisions {
         assert_eq!(events(&retried)[0].event_id, events(&first)[0].event_id);
         assert!(retried.views.is_empty(), "nothing folded, nothing to write: {:?}", retried.views);
         // A second page view of its own (another requestId) does count.
-        let keys = keys();
-        let env = EdgeEnv { snapshot: &snap, cookie_keys: &keys };
-        let req = HttpRequest {
-            method: "POST",
-            path: "/ee/v1/interact",
-            query: "configId=ds-luma&requestId=r-next",
-            origin: Some(PAGE),
-            cookie: None,
-            body: PAGE_VIEW,
-        };
-        let next = match begin(&env, &req, NOW, &Entropy([9; 32])) {
-            Step::Lookup(p) => finish(&env, p, &views),
-            Step::Done(o) => o,
-        };
+        let next = run_request(&snap, "r-next", PAGE_VIEW, &views);
         assert!(member(&next), "two distinct page views");
     }
 
