@@ -117,6 +117,42 @@ async fn page_views_land_in_sqlite_under_one_ecid() {
 }
 
 #[tokio::test]
+async fn bodies_are_read_whatever_the_media_type_and_cookies_however_they_are_split() {
+    let s = Server::start();
+    let body = r#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews"}}]}"#;
+    let r = interact(&s, "configId=ds-luma&requestId=m0", body, None).await;
+    let (ecid, cookie) = ecid_and_cookie(&r.json().await.unwrap());
+    // The Web SDK's fetch says `text/plain; charset=UTF-8`, its beacons `text/plain;charset=utf-8`;
+    // other clients say JSON or nothing.
+    for (i, media) in
+        ["TEXT/PLAIN; Charset=UTF-8", "text/plain;charset=utf-8", "application/json", ""].iter().enumerate()
+    {
+        let mut req = client().post(s.url(&format!("/ee/v1/interact?configId=ds-luma&requestId=m{}", i + 1)));
+        if !media.is_empty() {
+            req = req.header("content-type", *media);
+        }
+        let r = req.header("origin", PAGE).header("cookie", &cookie).body(body).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{media:?}");
+    }
+    assert_eq!(sqlite_events(&s.db, &ecid).len(), 5);
+    // HTTP/2 clients send each cookie as a field of its own: the consent cookie in the second
+    // field still counts.
+    let r = client()
+        .post(s.url("/ee/v1/interact?configId=ds-luma&requestId=m9"))
+        .header("origin", PAGE)
+        .header("cookie", &cookie)
+        .header("cookie", "kndctr_LUMA123_AdobeOrg_consent=general=out")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(ecid_and_cookie(&answer).0, ecid, "the identity cookie in the first field");
+    assert!(answer["warnings"][0]["detail"].as_str().unwrap().contains("consent is out"), "{answer}");
+    assert_eq!(sqlite_events(&s.db, &ecid).len(), 5, "nothing stored with consent out");
+}
+
+#[tokio::test]
 async fn bad_input_gets_4xx_error_bodies_and_the_server_keeps_serving() {
     let s = Server::start();
     let ok = r#"{"events":[{"xdm":{}}]}"#;
