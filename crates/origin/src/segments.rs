@@ -513,7 +513,7 @@ impl Store for DecidingStore {
         definitions(&self, kind: &str) -> Result<Vec<crate::store::StoredDefinition>, StoreError>;
         put_definition(&self, kind: &str, id: &str, body: &serde_json::Value, source: &str, now: Timestamp) -> Result<crate::store::StoredDefinition, StoreError>;
         delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError>;
-        activity_counts(&self, activity: &str) -> Result<Vec<crate::store::ExperienceCounts>, StoreError>;
+        activity_counts(&self, activity: &str, conversion: Option<&str>) -> Result<Vec<crate::store::ExperienceCounts>, StoreError>;
         edge_fragment(&self, key: &IdentityKey, now: Timestamp, profile: &edgecdp_core::snapshot::ProfileConfig) -> Result<Option<edgecdp_core::identity::resolve::EdgeFragment>, StoreError>;
         profile(&self, key: &IdentityKey, policy: &MergePolicy, page: crate::store::EventsPage) -> Result<Option<crate::store::ProfileView>, StoreError>;
         graph(&self, key: &IdentityKey) -> Result<Option<crate::store::GraphReport>, StoreError>;

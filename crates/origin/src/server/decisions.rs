@@ -142,7 +142,9 @@ async fn get_one(app: AppState, headers: HeaderMap, id: String, kind: &'static s
             let warnings: Vec<DecisionWarning> = remarks(a, kind).into_iter().filter(|w| w.id == id).collect();
             let mut out = serde_json::json!({ "definition": d, "warnings": warnings });
             if kind == ACTIVITY {
-                out["experiences"] = serde_json::to_value(a.store.activity_counts(&id)?).unwrap_or_default();
+                let conversion = d.body.pointer("/conversion/event").and_then(serde_json::Value::as_str);
+                out["experiences"] =
+                    serde_json::to_value(a.store.activity_counts(&id, conversion)?).unwrap_or_default();
             }
             Ok(Some(out))
         })

@@ -107,22 +107,39 @@ pub(super) fn delete(
     Ok(true)
 }
 
-/// Display and interact notifications naming `activity`, per experience.
-pub(super) fn counts(conn: &Connection, activity: &str) -> Result<Vec<ExperienceCounts>, StoreError> {
+/// Display and interact notifications naming `activity`, per experience; with `conversion`
+/// (the activity's conversion event type), the browsers that sent it at or after their first
+/// display of the experience.
+pub(super) fn counts(
+    conn: &Connection,
+    activity: &str,
+    conversion: Option<&str>,
+) -> Result<Vec<ExperienceCounts>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(p.value, '$.scopeDetails.experience.id') AS experience,
-                sum(e.event_type = ?2), sum(e.event_type = ?3), count(DISTINCT e.ecid)
-         FROM events e, json_each(e.xdm, '$._experience.decisioning.propositions') p
-         WHERE e.event_type IN (?2, ?3)
-           AND json_extract(p.value, '$.scopeDetails.activity.id') = ?1
-         GROUP BY experience ORDER BY experience",
+        "WITH notes AS (
+            SELECT json_extract(p.value, '$.scopeDetails.experience.id') AS experience,
+                   e.ecid, e.ts, e.event_type
+            FROM events e, json_each(e.xdm, '$._experience.decisioning.propositions') p
+            WHERE e.event_type IN (?2, ?3)
+              AND json_extract(p.value, '$.scopeDetails.activity.id') = ?1),
+         shown AS (
+            SELECT experience, ecid, min(ts) AS first FROM notes WHERE event_type = ?2 GROUP BY experience, ecid),
+         converted AS (
+            SELECT s.experience, count(*) AS n FROM shown s
+            WHERE ?4 IS NOT NULL
+              AND EXISTS (SELECT 1 FROM events c WHERE c.ecid = s.ecid AND c.event_type = ?4 AND c.ts >= s.first)
+            GROUP BY s.experience)
+         SELECT n.experience, sum(n.event_type = ?2), sum(n.event_type = ?3), count(DISTINCT n.ecid),
+                coalesce((SELECT c.n FROM converted c WHERE c.experience IS n.experience), 0)
+         FROM notes n GROUP BY n.experience ORDER BY n.experience",
     )?;
-    let rows = stmt.query_map(params![activity, DISPLAY_EVENT, INTERACT_EVENT], |r| {
+    let rows = stmt.query_map(params![activity, DISPLAY_EVENT, INTERACT_EVENT, conversion], |r| {
         Ok(ExperienceCounts {
             experience: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
             displays: r.get::<_, i64>(1)?.try_into().unwrap_or(0),
             interactions: r.get::<_, i64>(2)?.try_into().unwrap_or(0),
             visitors: r.get::<_, i64>(3)?.try_into().unwrap_or(0),
+            conversions: r.get::<_, i64>(4)?.try_into().unwrap_or(0),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -176,6 +176,9 @@ pub struct ExperienceCounts {
     pub interactions: u64,
     /// Distinct browsers (ECIDs) that sent either.
     pub visitors: u64,
+    /// Distinct browsers that sent the activity's conversion event at or after their first
+    /// display of this experience (none when the activity has no conversion).
+    pub conversions: u64,
 }
 
 /// A segment definition as stored: every change is a new revision.
@@ -412,11 +415,12 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when nothing could be stored.
     fn delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError>;
 
-    /// Display and interact notifications naming an activity, per experience.
+    /// Display and interact notifications naming an activity, per experience, and the browsers
+    /// that sent `conversion` (the activity's conversion event type) after a display.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
-    fn activity_counts(&self, activity: &str) -> Result<Vec<ExperienceCounts>, StoreError>;
+    fn activity_counts(&self, activity: &str, conversion: Option<&str>) -> Result<Vec<ExperienceCounts>, StoreError>;
 
     /// The edge profile fragment of the person holding `key`: their identities and the merged
     /// values of `profile.edge_attributes`.

@@ -491,8 +491,12 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
-    fn activity_counts(&self, activity: &str) -> Result<Vec<super::ExperienceCounts>, StoreError> {
-        super::decisions::counts(&*self.conn()?, activity)
+    fn activity_counts(
+        &self,
+        activity: &str,
+        conversion: Option<&str>,
+    ) -> Result<Vec<super::ExperienceCounts>, StoreError> {
+        super::decisions::counts(&*self.conn()?, activity, conversion)
     }
 
     fn edge_fragment(

@@ -2,6 +2,7 @@ use super::*;
 use edgecdp_core::identity::graph::{AuthState, LinkedIdentity};
 use edgecdp_core::object;
 use edgecdp_core::sync::{CollectedEvent, CollectedEvents, IdentityLinks};
+use edgecdp_core::value::Value;
 
 const A: &str = "11111111111111111111111111111111111111";
 const B: &str = "22222222222222222222222222222222222222";
@@ -180,4 +181,58 @@ fn deletion_forgets_everything_and_late_deliveries_stay_forgotten() {
     assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 1);
     let audit: i64 = store.conn().unwrap().query_row("SELECT count(*) FROM deletions", [], |r| r.get(0)).unwrap();
     assert_eq!(audit, 1);
+}
+
+/// One event of `ecid` at `at` with the XDM given as JSON.
+fn event_of(n: u8, ecid: &str, at: i64, xdm: &serde_json::Value) -> SyncBatch {
+    let xdm: Value = serde_json::from_value(xdm.clone()).unwrap();
+    SyncBatch::new(
+        "test",
+        Timestamp(at),
+        [n; 16],
+        vec![SyncRecord::Events(CollectedEvents {
+            datastream_id: "ds".into(),
+            ecid: Ecid::parse(ecid).unwrap(),
+            received_at: Timestamp(at),
+            events: vec![CollectedEvent {
+                event_id: format!("ev-{n}"),
+                event_type: xdm.pointer("eventType").and_then(Value::as_str).map(str::to_owned),
+                timestamp: Timestamp(at),
+                xdm,
+                data: None,
+            }],
+        })],
+    )
+}
+
+#[test]
+fn activity_reports_count_displays_clicks_visitors_and_conversions_after_a_display() {
+    let (_d, store) = store();
+    let note = |kind: &str, experience: &str| {
+        serde_json::json!({ "eventType": format!("decisioning.proposition{kind}"), "_experience": { "decisioning": {
+            "propositions": [{ "id": "p", "scope": "__view__", "scopeDetails": { "activity": { "id": "cta" }, "experience": { "id": experience } } }] } } })
+    };
+    let purchase = serde_json::json!({ "eventType": "commerce.purchases" });
+    // A saw experience a, clicked, then bought; B bought before seeing b; C saw b twice, never bought.
+    let batches = [
+        event_of(1, A, 10, &note("Display", "a")),
+        event_of(2, A, 11, &note("Interact", "a")),
+        event_of(3, A, 20, &purchase),
+        event_of(4, B, 5, &purchase),
+        event_of(5, B, 10, &note("Display", "b")),
+        event_of(6, "33333333333333333333333333333333333333", 10, &note("Display", "b")),
+        event_of(7, "33333333333333333333333333333333333333", 12, &note("Display", "b")),
+    ];
+    for b in &batches {
+        store.apply_batch(b, Timestamp(100)).unwrap();
+    }
+    let counts = store.activity_counts("cta", Some("commerce.purchases")).unwrap();
+    let row = |e: &str| {
+        counts.iter().find(|c| c.experience == e).map(|c| (c.displays, c.interactions, c.visitors, c.conversions))
+    };
+    assert_eq!(row("a"), Some((1, 1, 1, 1)));
+    assert_eq!(row("b"), Some((3, 0, 2, 0)), "a purchase before the display does not count");
+    let without = store.activity_counts("cta", None).unwrap();
+    assert!(without.iter().all(|c| c.conversions == 0));
+    assert!(store.activity_counts("other", Some("commerce.purchases")).unwrap().is_empty());
 }
