@@ -1,6 +1,7 @@
 // Luma storefront boot: configure edgecdp, send this page's view, product views on "View", and
 // the demo login ("Sign in" in the header).
-// `?edge=<origin>` points the page at another edge (tests use it for the worker), `?debug=1`
+// `?q=<text>` is a search (the header's box submits to the men's catalog): the page view carries
+// it as `siteSearch.q`. `?edge=<origin>` points the page at another edge (tests use it for the worker), `?debug=1`
 // turns on the SDK's debug mode; both are kept on the site's own links. `?em=<email>` is the link
 // of Luma's emails: the page view names that email as an ambiguous identity, and the parameter is
 // then dropped from the address bar (it is never kept on links).
@@ -33,6 +34,14 @@
   }).catch(report);
 
   var pageView = { eventType: "web.webpagedetails.pageViews", web: { webPageDetails: { name: document.body.dataset.page } } };
+  // A search (the header's box) is the page view of its results, with what was searched for.
+  var searched = (params.get("q") || "").trim().slice(0, 100);
+  if (searched) {
+    pageView.siteSearch = { q: searched };
+    var note = document.getElementById("search-note");
+    if (note) note.textContent = "Results for \u201c" + searched + "\u201d";
+    document.querySelectorAll('input[name="q"]').forEach(function (input) { input.value = searched; });
+  }
   // Someone arriving from an email is probably its recipient, not certainly: "ambiguous".
   if (/^[^@\s]+@[^@\s]+$/.test(campaignEmail)) {
     pageView.identityMap = { Email: [{ id: campaignEmail, authenticatedState: "ambiguous" }] };
@@ -287,6 +296,16 @@
   });
 
   if (keep.length) {
+    // The search form keeps them too (a GET form sends only its own fields).
+    document.querySelectorAll("form.search").forEach(function (form) {
+      keep.forEach(function (k) {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = k;
+        hidden.value = params.get(k);
+        form.appendChild(hidden);
+      });
+    });
     document.querySelectorAll('a[href^="/"]').forEach(function (a) {
       var url = new URL(a.getAttribute("href"), location.origin);
       keep.forEach(function (k) { url.searchParams.set(k, params.get(k)); });

@@ -213,6 +213,33 @@ for (const host of ["native", "worker"]) {
       }
     });
 
+    test("a search for running puts running first in the men's catalog, on the results page itself", async () => {
+      const browser = await launchBrowser();
+      try {
+        const { page: home } = await openLumaPage(browser.context, url("/"));
+        // The header's search box: its results are the men's catalog.
+        await Promise.all([home.waitForURL(/men\.html\?/), home.fill(".search input[name=q]", "Trail running").then(() => home.press(".search input[name=q]", "Enter"))]);
+        await home.waitForFunction(() => document.documentElement.dataset.pageview === "sent");
+        assert.equal(new URL(home.url()).searchParams.get("q"), "Trail running");
+        assert.match(await home.textContent("#search-note"), /Trail running/);
+        const order = await home.$$eval("#product-grid [data-sku]", (els) =>
+          els.map((e) => [e.dataset.sku, getComputedStyle(e).order]).sort((a, b) => a[1] - b[1]).map((p) => p[0]));
+        assert.deepEqual(order.slice(0, 2), ["MS-RUN-01", "MS-RUN-02"], `running first: ${order}`);
+        assert.ok(JSON.parse(await home.evaluate(() => document.documentElement.dataset.segments)).includes("running-interest"));
+        // Another visitor's search for something else leaves the catalog as it is.
+        const other = await launchBrowser();
+        try {
+          const { page } = await openLumaPage(other.context, url("/men.html", { q: "hoodie" }));
+          const plain = await page.$$eval("#product-grid [data-sku]", (els) => els.map((e) => getComputedStyle(e).order));
+          assert.ok(plain.every((o) => o === "0"), `no re-ordering: ${plain}`);
+        } finally {
+          await other.close();
+        }
+      } finally {
+        await browser.close();
+      }
+    });
+
     test("on-device: the second running product viewed on the home page switches the hero before the edge answers", async () => {
       const browser = await launchBrowser();
       try {

@@ -129,6 +129,7 @@ web.webInteraction.name: string
 web.webInteraction.type: string
 web.webInteraction.URL: string
 web.webInteraction.linkClicks.value: number
+siteSearch.q: string
 commerce.productViews.value: number
 commerce.productListViews.value: number
 commerce.productListOpens.value: number
