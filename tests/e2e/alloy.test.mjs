@@ -260,10 +260,10 @@ for (const host of ["native", "worker"]) {
       assert.ok(results.every((r) => r.id === ecid), `identity:result ${JSON.stringify(results)} equals the cookie's ECID ${ecid}`);
 
       // getIdentity answers from what alloy holds: no request.
-      const before = b.requests.length;
+      const sent = b.requests.length;
       const identity = assertOk(await alloy(page, "getIdentity", { namespaces: ["ECID"] }), b, "getIdentity");
       assert.equal(identity.identity.ECID, ecid);
-      assert.equal(b.requests.length, before, "getIdentity made no network call");
+      assert.equal(b.requests.length, sent, "getIdentity made no network call");
 
       // Now the cookie exists: three sendEvents go out together.
       const parallel = await page.evaluate(() => Promise.all([1, 2, 3].map((n) => window.alloy("sendEvent", { xdm: { eventType: "conformance.parallel", _id: `c1-par-${n}-${Math.random()}` } }).then(() => null, (e) => String(e)))));
