@@ -168,10 +168,12 @@ fn bench_interact(c: &mut Criterion) {
     let env = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
     let cookie = format!("kndctr_LUMA123_AdobeOrg_identity={}", keys.encode("LUMA123@AdobeOrg", &Ecid::mint([3; 16])));
     let body = br#"{"events":[{"xdm":{"eventType":"web.webpagedetails.pageViews","web":{"webPageDetails":{"URL":"https://www.luma.test/"}}},"query":{"personalization":{"decisionScopes":["__view__"]}}}],"query":{"identity":{"fetch":["ECID"]}}}"#;
-    let request = HttpRequest {
+    // Each page view is a request of its own (a requestId the same as the first's would be a
+    // retry, whose events are not folded again).
+    let request = |query: &'static str| HttpRequest {
         method: "POST",
         path: "/ee/v1/interact",
-        query: "configId=ds-luma",
+        query,
         origin: Some("https://www.luma.test"),
         cookie: Some(&cookie),
         body,
@@ -189,15 +191,23 @@ fn bench_interact(c: &mut Criterion) {
         decisions: None,
     };
     let first: edgecdp_core::edge::Views = [(me.clone(), view)].into_iter().collect();
-    let once =
-        |views: &edgecdp_core::edge::Views| match edgecdp_core::edge::begin(&env, &request, NOW, &Entropy([5; 32])) {
-            edgecdp_core::edge::Step::Lookup(p) => edgecdp_core::edge::finish(&env, p, views),
-            edgecdp_core::edge::Step::Done(o) => o,
-        };
+    let once = |views: &edgecdp_core::edge::Views, query: &'static str| match edgecdp_core::edge::begin(
+        &env,
+        &request(query),
+        NOW,
+        &Entropy([5; 32]),
+    ) {
+        edgecdp_core::edge::Step::Lookup(p) => edgecdp_core::edge::finish(&env, p, views),
+        edgecdp_core::edge::Step::Done(o) => o,
+    };
     // Returning: her view as the first page view left it (segment state for the whole set).
-    let written = once(&first).views.into_iter().next().expect("the first page view writes her view");
+    let written = once(&first, "configId=ds-luma&requestId=first")
+        .views
+        .into_iter()
+        .next()
+        .expect("the first page view writes her view");
     let views: edgecdp_core::edge::Views = [(me, written)].into_iter().collect();
-    let run = || once(&views);
+    let run = || once(&views, "configId=ds-luma&requestId=next");
     let out = run();
     assert_eq!(out.response.status, 200);
     let answer: serde_json::Value = serde_json::from_slice(&out.response.body).unwrap();
