@@ -7,6 +7,7 @@
 //! the profile's next decision. Events that arrive late (older than the newest folded) and
 //! logins that merge an anonymous browser into a person rebuild the state from the history.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use edgecdp_core::identity::IdentityKey;
@@ -17,7 +18,7 @@ use edgecdp_core::segment::compile::{Options, Report};
 use edgecdp_core::segment::program::{EventRef, Order};
 use edgecdp_core::segment::schema::{Schema, Ty};
 use edgecdp_core::segment::set::{
-    Definition, DefinitionError, ProfileSegments, RECENT_EVENTS, SegmentSet, Skipped, Touched, Transition,
+    Definition, DefinitionError, Membership, ProfileSegments, RECENT_EVENTS, SegmentSet, Skipped, Touched, Transition,
     compile_definition,
 };
 use edgecdp_core::sync::{SyncBatch, SyncRecord};
@@ -288,6 +289,12 @@ impl Engine {
             };
         }
         let mut state = stored_state.unwrap_or_default();
+        // What the store holds now, to write only the records that change.
+        let before: BTreeMap<String, Membership> = if rebuild {
+            BTreeMap::new()
+        } else {
+            state.memberships().map(|(id, m)| (id.clone(), m.clone())).collect()
+        };
         let transitions = if rebuild {
             let refs: Vec<EventRef<'_>> = input
                 .events
@@ -329,7 +336,17 @@ impl Engine {
             computed: rmp_serde::to_vec(&computed_state).map_err(|e| StoreError::State(e.to_string()))?,
             due,
             through,
-            memberships: state.memberships().map(|(id, m)| (id.clone(), m.clone())).collect(),
+            memberships: state
+                .memberships()
+                .filter(|(id, m)| rebuild || before.get(*id) != Some(*m))
+                .map(|(id, m)| (id.clone(), m.clone()))
+                .collect(),
+            memberships_gone: before
+                .keys()
+                .filter(|id| state.segments.get(id.as_str()).and_then(|s| s.membership.as_ref()).is_none())
+                .cloned()
+                .collect(),
+            replace_memberships: rebuild,
             transitions: transitions.clone(),
             computed_fragment: (!fragment.attrs.is_empty()).then_some(fragment),
             drop: input.merged.clone(),
@@ -539,5 +556,76 @@ impl Store for DecidingStore {
         segment_transitions(&self, segment: &str, limit: usize) -> Result<Vec<crate::store::TransitionRow>, StoreError>;
         meta(&self, key: &str) -> Result<Option<i64>, StoreError>;
         set_meta(&self, key: &str, value: i64) -> Result<(), StoreError>;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use edgecdp_core::identity::Ecid;
+    use edgecdp_core::identity::graph::GraphConfig;
+    use edgecdp_core::sync::{CollectedEvent, CollectedEvents};
+
+    use super::*;
+    use crate::config::Overrides;
+    use crate::store::SqliteStore;
+
+    const A: &str = "11111111111111111111111111111111111111";
+    const DAY: i64 = 86_400_000;
+
+    /// A running product view of browser A at `at` (a batch of its own).
+    fn running_view(n: u8, at: Timestamp) -> SyncBatch {
+        let xdm: Value = serde_json::from_value(serde_json::json!({ "eventType": "commerce.productViews",
+            "productListItems": [{ "SKU": "MS-RUN-01", "productCategories": [{ "categoryID": "running" }] }] }))
+        .unwrap();
+        SyncBatch::new(
+            "test",
+            at,
+            [n; 16],
+            vec![SyncRecord::Events(CollectedEvents {
+                datastream_id: "ds-luma".into(),
+                ecid: Ecid::parse(A).unwrap(),
+                received_at: at,
+                events: vec![CollectedEvent {
+                    event_id: format!("ev-{n}"),
+                    event_type: Some("commerce.productViews".into()),
+                    timestamp: at,
+                    xdm,
+                    data: None,
+                }],
+            })],
+        )
+    }
+
+    #[test]
+    fn membership_records_follow_each_decision() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("s.sqlite"), GraphConfig::default()).unwrap());
+        let config = Config::load(None, &Overrides::default()).unwrap();
+        let t0 = Timestamp(1_800_000_000_000);
+        let engine = Engine::open(Arc::clone(&store), &config, t0).unwrap();
+        let members = || {
+            let (rows, _) = store.segment_members("running-interest", 10, None).unwrap();
+            rows.into_iter().map(|m| (m.profile.id, m.status)).collect::<Vec<_>>()
+        };
+        let step = |n: u8, at: Timestamp| {
+            let batch = running_view(n, at);
+            store.apply_batch(&batch, at).unwrap();
+            engine.after_batch(&batch, at).unwrap();
+        };
+        step(1, t0);
+        assert_eq!(members(), [], "one running product view");
+        step(2, t0.plus_millis(1000));
+        assert_eq!(members(), [(A.to_owned(), "realized".to_owned())]);
+        // A third view changes the record (realized → existing), not the set.
+        step(3, t0.plus_millis(2000));
+        assert_eq!(members(), [(A.to_owned(), "existing".to_owned())]);
+        // A month later without events, the timer decides the exit.
+        assert!(engine.tick(t0.plus_millis(31 * DAY)).unwrap() >= 1);
+        assert_eq!(members(), []);
+        let log: Vec<String> =
+            store.segment_transitions("running-interest", 10).unwrap().into_iter().map(|t| t.status).collect();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(log.contains(&"realized".to_owned()) && log.contains(&"exited".to_owned()), "{log:?}");
     }
 }

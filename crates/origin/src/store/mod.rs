@@ -252,8 +252,13 @@ pub struct SegmentOutcome {
     pub due: Option<Timestamp>,
     /// Events folded through this sequence number.
     pub through: i64,
-    /// Every membership record of the profile now.
+    /// The membership records to write: every one of the profile (`replace_memberships`), or
+    /// only those that changed since its stored state.
     pub memberships: Vec<(String, Membership)>,
+    /// Segments whose record the profile no longer has (when not replacing).
+    pub memberships_gone: Vec<String>,
+    /// Whether `memberships` is the profile's whole set (a rebuild, a merge, a first decision).
+    pub replace_memberships: bool,
     /// Entries and exits to log.
     pub transitions: Vec<Transition>,
     /// Computed attributes to write to the profile (dataset `computed`), when they changed.

@@ -257,9 +257,19 @@ pub(super) fn save(conn: &Connection, o: &SegmentOutcome, source: &str, now: Tim
         conn.execute("DELETE FROM segment_states WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
         conn.execute("DELETE FROM memberships WHERE ns = ?1 AND id = ?2", params![k.ns, k.id])?;
     }
-    conn.execute("DELETE FROM memberships WHERE ns = ?1 AND id = ?2", params![o.profile.ns, o.profile.id])?;
+    // Usually only a few records change: rewriting all of a member of dozens of segments on
+    // every event was most of a decision's writes.
+    if o.replace_memberships {
+        conn.prepare_cached("DELETE FROM memberships WHERE ns = ?1 AND id = ?2")?
+            .execute(params![o.profile.ns, o.profile.id])?;
+    } else {
+        let mut gone = conn.prepare_cached("DELETE FROM memberships WHERE segment_id = ?1 AND ns = ?2 AND id = ?3")?;
+        for segment in &o.memberships_gone {
+            gone.execute(params![segment, o.profile.ns, o.profile.id])?;
+        }
+    }
     let mut insert = conn.prepare_cached(
-        "INSERT INTO memberships (segment_id, ns, id, status, last_qualification_time, valid_until, exit_reason, updated_at)
+        "INSERT OR REPLACE INTO memberships (segment_id, ns, id, status, last_qualification_time, valid_until, exit_reason, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for (segment, m) in &o.memberships {
