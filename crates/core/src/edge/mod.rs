@@ -341,8 +341,9 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
     if let Some(v) = resolution.view.as_ref().filter(|v| v.is_known(namespaces) && !resolution.writes.is_empty()) {
         log.push(EdgeLog::Stitched { person: v.person.clone() });
     }
-    let resolution = decide_segments(snapshot, &ecid, resolution, &mut records, now, views);
-    let (resolution, propositions) = decide_content(snapshot, &ecid, resolution, &records, personalize.as_deref(), now);
+    let (resolution, segments_changed) = decide_segments(snapshot, &ecid, resolution, &mut records, now, views);
+    let (resolution, propositions, decisions_changed) =
+        decide_content(snapshot, &ecid, resolution, &records, personalize.as_deref(), now);
     let bundle = personalize.filter(|p| p.on_device && !snapshot.device().is_empty()).map(|_| {
         let view = resolution.view.as_ref();
         let empty = ObjectMap::new();
@@ -398,13 +399,19 @@ pub fn finish(env: &EdgeEnv<'_>, pending: Pending, views: &Views) -> Outcome {
     } else {
         empty(204)
     };
-    Outcome { response: cors.apply(response), records, views: resolution.writes, log }
+    // The visitor's view, as this request left it, is written when it changed: moved here, after
+    // the answer is built from it, rather than copied at each step.
+    let Resolution { view, mut writes } = resolution;
+    if let Some(v) = view.filter(|_| segments_changed || decisions_changed) {
+        write(&mut writes, v);
+    }
+    Outcome { response: cors.apply(response), records, views: writes, log }
 }
 
 /// Folds the request's events into the profile's segment state (the person's, or the browser's
 /// while anonymous) and decides its memberships at `now`: the edge evaluates lazily, at each
 /// request, so exits and late qualifications that happened with time show at the next one.
-/// Entries and exits go to the origin; a changed state is written back with the view.
+/// Entries and exits go to the origin; returns whether the view changed (and must be written).
 fn decide_segments(
     snapshot: &Snapshot,
     ecid: &Ecid,
@@ -412,12 +419,12 @@ fn decide_segments(
     records: &mut Vec<SyncRecord>,
     now: Timestamp,
     views: &Views,
-) -> Resolution {
+) -> (Resolution, bool) {
     let set = snapshot.segment_set();
     if set.is_empty() {
-        return resolution;
+        return (resolution, false);
     }
-    let Resolution { view, mut writes } = resolution;
+    let Resolution { view, writes } = resolution;
     let mut v = view.unwrap_or_else(|| device_view(ecid, now));
     let mut state = v.segments.take().unwrap_or_default();
     let mut touched = Touched::default();
@@ -437,9 +444,6 @@ fn decide_segments(
     // copy rather than a clone made here: a person's state is the largest part of a request).
     let stored = views.values().find(|o| o.person == v.person && !snapshot.voids(o)).and_then(|o| o.segments.as_ref());
     let unchanged = stored.is_some() && stored == v.segments.as_ref() && !writes.iter().any(|w| w.person == v.person);
-    if !unchanged {
-        write(&mut writes, &v);
-    }
     if !transitions.is_empty() {
         records.push(SyncRecord::Memberships(MembershipChanges {
             profile: v.person.clone(),
@@ -447,7 +451,7 @@ fn decide_segments(
             transitions,
         }));
     }
-    Resolution { view: Some(v), writes }
+    (Resolution { view: Some(v), writes }, !unchanged)
 }
 
 /// The view of a browser nobody is known on yet.
@@ -465,16 +469,16 @@ fn device_view(ecid: &Ecid, now: Timestamp) -> EdgeFragment {
 }
 
 /// Adds or replaces a view among the writes.
-fn write(writes: &mut Vec<EdgeFragment>, v: &EdgeFragment) {
+fn write(writes: &mut Vec<EdgeFragment>, v: EdgeFragment) {
     match writes.iter_mut().find(|w| w.person == v.person) {
-        Some(w) => *w = v.clone(),
-        None => writes.push(v.clone()),
+        Some(w) => *w = v,
+        None => writes.push(v),
     }
 }
 
 /// Folds the request's display notifications and conversions into the visitor's decisioning
 /// state (caps, suppression), then decides the scopes the request asked for, from the profile,
-/// memberships and state as they are after this request.
+/// memberships and state as they are after this request. Also returns whether the state changed.
 fn decide_content(
     snapshot: &Snapshot,
     ecid: &Ecid,
@@ -482,12 +486,13 @@ fn decide_content(
     records: &[SyncRecord],
     personalize: Option<&Personalize>,
     now: Timestamp,
-) -> (Resolution, Vec<Proposition>) {
+) -> (Resolution, Vec<Proposition>, bool) {
     let set = snapshot.decisions();
     if set.is_empty() {
-        return (resolution, Vec::new());
+        return (resolution, Vec::new(), false);
     }
-    let Resolution { mut view, mut writes } = resolution;
+    let Resolution { mut view, writes } = resolution;
+    let mut changed = false;
     let mut relevant = records
         .iter()
         .filter_map(|r| if let SyncRecord::Events(c) = r { Some(&c.events) } else { None })
@@ -497,14 +502,10 @@ fn decide_content(
     if relevant.peek().is_some() {
         let v = view.get_or_insert_with(|| device_view(ecid, now));
         let mut state = v.decisions.take().unwrap_or_default();
-        let mut changed = false;
         for e in relevant {
             changed |= set.record(&mut state, &e.xdm, &e.event_id, e.timestamp);
         }
         v.decisions = (!state.is_empty()).then_some(state);
-        if changed {
-            write(&mut writes, v);
-        }
     }
     let propositions = personalize.map_or_else(Vec::new, |p| {
         let empty = ObjectMap::new();
@@ -515,7 +516,7 @@ fn decide_content(
         };
         set.decide(&Request { ecid: ecid.as_str(), scopes: &p.scopes, page: p.page.as_deref(), now }, &visitor)
     });
-    (Resolution { view, writes }, propositions)
+    (Resolution { view, writes }, propositions, changed)
 }
 
 enum Next {
