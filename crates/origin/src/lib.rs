@@ -118,7 +118,8 @@ pub async fn serve(config: config::Config, shutdown: impl Future<Output = ()> + 
     );
     import::watch::spawn(&config.datasets, &store, &snapshot.identity.namespaces);
     let decisioning = Arc::new(decisions::Decisioning::open(Arc::clone(&store), &config, engine.now())?);
-    let state = server::AppState::new(&config, store, snapshot, Arc::clone(&engine), decisioning);
+    let state = server::AppState::new(&config, store, snapshot, Arc::clone(&engine), decisioning)
+        .context("cannot start the store's committing thread")?;
     state.publish_snapshot()?;
     spawn_segment_timer(engine);
     let app = server::router(state, &config);

@@ -508,6 +508,18 @@ impl Store for DecidingStore {
         Ok(applied)
     }
 
+    fn apply_batches(&self, batches: &[(&SyncBatch, Timestamp)]) -> Result<Vec<crate::store::Applied>, StoreError> {
+        let applied = self.inner.apply_batches(batches)?;
+        for ((batch, _), a) in batches.iter().zip(&applied) {
+            if a.applied
+                && let Err(e) = self.engine.after_batch(batch, self.engine.now())
+            {
+                tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
+            }
+        }
+        Ok(applied)
+    }
+
     fn add_link_records(
         &self,
         records: &[edgecdp_core::identity::LinkRecord],

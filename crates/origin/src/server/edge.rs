@@ -79,8 +79,10 @@ pub(super) async fn run(app: &AppState, request: &HttpRequest<'_>) -> HttpRespon
     log_outcome(&outcome.log, request.path);
     if !outcome.records.is_empty() {
         let batch = SyncBatch::new(&app.edge_name, at, batch_entropy, outcome.records);
-        if with_store(app, move |store| store.apply_batch(&batch, at)).await.is_err() {
-            // Logged by with_store; the SDKs retry a 503 with the same requestId.
+        // Committed together with the batches of the requests arriving meanwhile, and answered
+        // only after that commit.
+        if app.commits.apply(batch, at).await.is_err() {
+            // Logged by the committer; the SDKs retry a 503 with the same requestId.
             return edge::unavailable(request.origin, request.query, 1);
         }
     }

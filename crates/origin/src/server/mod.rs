@@ -28,6 +28,7 @@
 //! | `GET /*` | the storefront (demo-site) |
 
 mod api;
+mod commit;
 mod datasets;
 mod decisions;
 mod edge;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub demo: bool,
     /// The scheme this server is reached by (`https` with `--tls-cert`).
     pub scheme: &'static str,
+    /// Group commit of the native edge's batches.
+    commits: commit::Committer,
 }
 
 /// How long a deletion stays in the snapshots edges get: longer than any edge keeps a cached
@@ -85,17 +88,22 @@ pub struct AppState {
 pub const TOMBSTONE_TTL_MS: i64 = 30 * 86_400_000;
 
 impl AppState {
-    /// The state for a configuration, its snapshot built at `version`.
+    /// The state for a configuration, its snapshot built at `version`; starts the thread that
+    /// commits the native edge's batches.
+    ///
+    /// # Errors
+    /// When that thread cannot be started.
     pub fn new(
         config: &Config,
         store: Arc<dyn Store>,
         snapshot: Snapshot,
         engine: Arc<crate::segments::Engine>,
         decisioning: Arc<crate::decisions::Decisioning>,
-    ) -> AppState {
+    ) -> std::io::Result<AppState> {
         let mut keys = config.secrets.cookie_keys.iter().map(|k| k.as_bytes().to_vec());
         let current = keys.next().unwrap_or_default();
-        AppState {
+        Ok(AppState {
+            commits: commit::Committer::start(Arc::clone(&store))?,
             store,
             snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
             cookie_keys: Arc::new(CookieKeys::new(current, keys.collect())),
@@ -107,7 +115,7 @@ impl AppState {
             decisioning,
             demo: config.demo,
             scheme: if config.tls_cert.is_some() { "https" } else { "http" },
-        }
+        })
     }
 
     /// The origin's clock (the wall clock plus a demo's fast-forward).

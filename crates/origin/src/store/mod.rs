@@ -370,6 +370,15 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when nothing could be stored; then nothing was.
     fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError>;
 
+    /// Applies several batches in one transaction, committed (and synced to disk) once: all or
+    /// none (a store without transactions applies them one by one). Answers per batch, in order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails; nothing is applied.
+    fn apply_batches(&self, batches: &[(&SyncBatch, Timestamp)]) -> Result<Vec<Applied>, StoreError> {
+        batches.iter().map(|(b, at)| self.apply_batch(b, *at)).collect()
+    }
+
     /// Adds link records from a source (CRM, loyalty), rebuilding the graphs they touch.
     /// Returns how many were new.
     ///

@@ -296,12 +296,14 @@ fn person_events_of(
     Ok(events)
 }
 
-impl Store for SqliteStore {
-    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError> {
-        let mut conn = self.conn()?;
-        // Takes the write lock first: a read transaction that upgrades while another process
-        // (a backup, a migration) writes gets SQLITE_BUSY at once, without the busy timeout.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+impl SqliteStore {
+    /// Applies one batch inside `tx` (not committed): a batch id seen before is not applied again.
+    fn apply_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        batch: &SyncBatch,
+        received_at: Timestamp,
+    ) -> Result<Applied, StoreError> {
         let seen: Option<i64> =
             tx.query_row("SELECT 1 FROM batches WHERE batch_id = ?1", [&batch.batch_id], |r| r.get(0)).optional()?;
         if seen.is_some() {
@@ -323,7 +325,7 @@ impl Store for SqliteStore {
                     SyncRecord::Events(c) => {
                         // One tombstone lookup per visitor, not per event.
                         let device = IdentityKey::new(Ecid::NAMESPACE, c.ecid.as_str());
-                        let deleted = deleted_at(&tx, &device)?;
+                        let deleted = deleted_at(tx, &device)?;
                         for e in &c.events {
                             if deleted.is_some_and(|d| e.timestamp <= d) {
                                 dropped += 1;
@@ -356,10 +358,10 @@ impl Store for SqliteStore {
                     }
                     SyncRecord::Fragments(updates) => {
                         for f in &updates.fragments {
-                            if forgotten(&tx, [f.identity.clone()], latest_write(f))? {
+                            if forgotten(tx, [f.identity.clone()], latest_write(f))? {
                                 continue;
                             }
-                            profile::merge_fragment(&tx, f, received_at)?;
+                            profile::merge_fragment(tx, f, received_at)?;
                         }
                     }
                     SyncRecord::IdentifiedEvents(imported) => {
@@ -368,7 +370,7 @@ impl Store for SqliteStore {
                              VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10)"
                         ))?;
                         for e in &imported.events {
-                            if forgotten(&tx, [e.identity.clone()], e.timestamp)? {
+                            if forgotten(tx, [e.identity.clone()], e.timestamp)? {
                                 dropped += 1;
                                 continue;
                             }
@@ -391,11 +393,11 @@ impl Store for SqliteStore {
                     SyncRecord::Links(links) => {
                         let mut keep = Vec::with_capacity(links.records.len());
                         for r in &links.records {
-                            if !forgotten(&tx, r.identities.iter().map(|i| i.key.clone()), r.at)? {
+                            if !forgotten(tx, r.identities.iter().map(|i| i.key.clone()), r.at)? {
                                 keep.push(r.clone());
                             }
                         }
-                        for r in insert_records(&tx, &keep, &links.source)? {
+                        for r in insert_records(tx, &keep, &links.source)? {
                             seeds.extend(r.identities.into_iter().map(|i| i.key));
                         }
                     }
@@ -403,7 +405,7 @@ impl Store for SqliteStore {
             }
         }
         if !seeds.is_empty() {
-            recompute(&tx, seeds, &self.graph)?;
+            recompute(tx, seeds, &self.graph)?;
         }
         tx.execute(
             "INSERT INTO batches (batch_id, source, created_at, received_at, records) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -415,8 +417,27 @@ impl Store for SqliteStore {
                 i64::try_from(batch.records.len()).unwrap_or(i64::MAX)
             ],
         )?;
-        tx.commit()?;
         Ok(Applied { applied: true, events, forgotten: dropped })
+    }
+}
+
+impl Store for SqliteStore {
+    fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<Applied, StoreError> {
+        Ok(self.apply_batches(&[(batch, received_at)])?.pop().unwrap_or(Applied {
+            applied: false,
+            events: 0,
+            forgotten: 0,
+        }))
+    }
+
+    fn apply_batches(&self, batches: &[(&SyncBatch, Timestamp)]) -> Result<Vec<Applied>, StoreError> {
+        let mut conn = self.conn()?;
+        // Takes the write lock first: a read transaction that upgrades while another process
+        // (a backup, a migration) writes gets SQLITE_BUSY at once, without the busy timeout.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied = batches.iter().map(|(b, at)| self.apply_in(&tx, b, *at)).collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(applied)
     }
 
     fn add_link_records(&self, records: &[LinkRecord], source: &str) -> Result<usize, StoreError> {

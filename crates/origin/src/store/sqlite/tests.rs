@@ -236,3 +236,14 @@ fn activity_reports_count_displays_clicks_visitors_and_conversions_after_a_displ
     assert!(without.iter().all(|c| c.conversions == 0));
     assert!(store.activity_counts("other", Some("commerce.purchases")).unwrap().is_empty());
 }
+
+#[test]
+fn batches_applied_together_are_each_answered_and_a_repeat_in_the_group_is_applied_once() {
+    let (_d, store) = store();
+    let a = batch_of(1, &["g1", "g2"]);
+    let b = batch_of(2, &["g2", "g3"]);
+    let answers = store.apply_batches(&[(&a, Timestamp(5)), (&b, Timestamp(5)), (&a, Timestamp(6))]).unwrap();
+    let applied: Vec<(bool, usize)> = answers.iter().map(|x| (x.applied, x.events)).collect();
+    assert_eq!(applied, [(true, 2), (true, 1), (false, 0)], "events are unique by id, batches by batch id");
+    assert_eq!(store.events_for_ecid(A, 10).unwrap().len(), 3);
+}
