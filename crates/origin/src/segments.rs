@@ -489,6 +489,15 @@ impl DecidingStore {
     pub fn new(inner: Arc<dyn Store>, engine: Arc<Engine>) -> DecidingStore {
         DecidingStore { inner, engine }
     }
+
+    /// Decides the profiles of a batch that was applied (a failure is logged: the write stands).
+    fn decide_after(&self, batch: &SyncBatch, applied: &crate::store::Applied) {
+        if applied.applied
+            && let Err(e) = self.engine.after_batch(batch, self.engine.now())
+        {
+            tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
+        }
+    }
 }
 
 macro_rules! delegate {
@@ -500,22 +509,14 @@ macro_rules! delegate {
 impl Store for DecidingStore {
     fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<crate::store::Applied, StoreError> {
         let applied = self.inner.apply_batch(batch, received_at)?;
-        if applied.applied
-            && let Err(e) = self.engine.after_batch(batch, self.engine.now())
-        {
-            tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
-        }
+        self.decide_after(batch, &applied);
         Ok(applied)
     }
 
     fn apply_batches(&self, batches: &[(&SyncBatch, Timestamp)]) -> Result<Vec<crate::store::Applied>, StoreError> {
         let applied = self.inner.apply_batches(batches)?;
         for ((batch, _), a) in batches.iter().zip(&applied) {
-            if a.applied
-                && let Err(e) = self.engine.after_batch(batch, self.engine.now())
-            {
-                tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
-            }
+            self.decide_after(batch, a);
         }
         Ok(applied)
     }
@@ -573,9 +574,7 @@ impl Store for DecidingStore {
 
 #[cfg(test)]
 mod tests {
-    use edgecdp_core::identity::Ecid;
     use edgecdp_core::identity::graph::GraphConfig;
-    use edgecdp_core::sync::{CollectedEvent, CollectedEvents};
 
     use super::*;
     use crate::config::Overrides;
@@ -586,26 +585,9 @@ mod tests {
 
     /// A running product view of browser A at `at` (a batch of its own).
     fn running_view(n: u8, at: Timestamp) -> SyncBatch {
-        let xdm: Value = serde_json::from_value(serde_json::json!({ "eventType": "commerce.productViews",
-            "productListItems": [{ "SKU": "MS-RUN-01", "productCategories": [{ "categoryID": "running" }] }] }))
-        .unwrap();
-        SyncBatch::new(
-            "test",
-            at,
-            [n; 16],
-            vec![SyncRecord::Events(CollectedEvents {
-                datastream_id: "ds-luma".into(),
-                ecid: Ecid::parse(A).unwrap(),
-                received_at: at,
-                events: vec![CollectedEvent {
-                    event_id: format!("ev-{n}"),
-                    event_type: Some("commerce.productViews".into()),
-                    timestamp: at,
-                    xdm,
-                    data: None,
-                }],
-            })],
-        )
+        let xdm = serde_json::json!({ "eventType": "commerce.productViews",
+            "productListItems": [{ "SKU": "MS-RUN-01", "productCategories": [{ "categoryID": "running" }] }] });
+        crate::store::testing::event_batch(n, A, at, &xdm)
     }
 
     #[test]

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use edgecdp_core::decide::DecisionWarning;
+use edgecdp_core::decide::{Activity, DecisionWarning};
 
 use super::api::{authorize, json_body};
 use super::{ApiError, AppState};
@@ -142,7 +142,9 @@ async fn get_one(app: AppState, headers: HeaderMap, id: String, kind: &'static s
             let warnings: Vec<DecisionWarning> = remarks(a, kind).into_iter().filter(|w| w.id == id).collect();
             let mut out = serde_json::json!({ "definition": d, "warnings": warnings });
             if kind == ACTIVITY {
-                let conversion = d.body.pointer("/conversion/event").and_then(serde_json::Value::as_str);
+                // The conversion as the model reads it (a definition that no longer loads has none).
+                let activity = serde_json::from_value::<Activity>(d.body.clone()).ok();
+                let conversion = activity.as_ref().and_then(|a| a.conversion.as_ref()).map(|c| c.event.as_str());
                 out["experiences"] =
                     serde_json::to_value(a.store.activity_counts(&id, conversion)?).unwrap_or_default();
             }

@@ -625,3 +625,34 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] when the store cannot be written.
     fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError>;
 }
+
+/// What the store's and the engine's tests build batches with.
+#[cfg(test)]
+pub(crate) mod testing {
+    use edgecdp_core::identity::Ecid;
+    use edgecdp_core::sync::{CollectedEvent, CollectedEvents, SyncBatch, SyncRecord};
+    use edgecdp_core::time::Timestamp;
+    use edgecdp_core::value::Value;
+
+    /// A batch (id from `n`) of one event `ev-{n}` of browser `ecid` at `at`, its XDM given as JSON.
+    pub(crate) fn event_batch(n: u8, ecid: &str, at: Timestamp, xdm: &serde_json::Value) -> SyncBatch {
+        let xdm: Value = serde_json::from_value(xdm.clone()).unwrap();
+        SyncBatch::new(
+            "test",
+            at,
+            [n; 16],
+            vec![SyncRecord::Events(CollectedEvents {
+                datastream_id: "ds".into(),
+                ecid: Ecid::parse(ecid).unwrap(),
+                received_at: at,
+                events: vec![CollectedEvent {
+                    event_id: format!("ev-{n}"),
+                    event_type: xdm.pointer("eventType").and_then(Value::as_str).map(str::to_owned),
+                    timestamp: at,
+                    xdm,
+                    data: None,
+                }],
+            })],
+        )
+    }
+}

@@ -2,7 +2,6 @@ use super::*;
 use edgecdp_core::identity::graph::{AuthState, LinkedIdentity};
 use edgecdp_core::object;
 use edgecdp_core::sync::{CollectedEvent, CollectedEvents, IdentityLinks};
-use edgecdp_core::value::Value;
 
 const A: &str = "11111111111111111111111111111111111111";
 const B: &str = "22222222222222222222222222222222222222";
@@ -183,26 +182,9 @@ fn deletion_forgets_everything_and_late_deliveries_stay_forgotten() {
     assert_eq!(audit, 1);
 }
 
-/// One event of `ecid` at `at` with the XDM given as JSON.
+/// One event of `ecid` at `at` (milliseconds) with the XDM given as JSON.
 fn event_of(n: u8, ecid: &str, at: i64, xdm: &serde_json::Value) -> SyncBatch {
-    let xdm: Value = serde_json::from_value(xdm.clone()).unwrap();
-    SyncBatch::new(
-        "test",
-        Timestamp(at),
-        [n; 16],
-        vec![SyncRecord::Events(CollectedEvents {
-            datastream_id: "ds".into(),
-            ecid: Ecid::parse(ecid).unwrap(),
-            received_at: Timestamp(at),
-            events: vec![CollectedEvent {
-                event_id: format!("ev-{n}"),
-                event_type: xdm.pointer("eventType").and_then(Value::as_str).map(str::to_owned),
-                timestamp: Timestamp(at),
-                xdm,
-                data: None,
-            }],
-        })],
-    )
+    crate::store::testing::event_batch(n, ecid, Timestamp(at), xdm)
 }
 
 #[test]
