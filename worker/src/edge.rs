@@ -2,7 +2,6 @@
 
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::identity::CookieKeys;
-use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
 use worker::{Context, Env, Headers, Request, Response, Result};
@@ -17,7 +16,7 @@ extern "C" {
     fn get_random_values(buf: &mut [u8]);
 }
 
-fn entropy<const N: usize>() -> [u8; N] {
+pub(crate) fn entropy<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     get_random_values(&mut buf);
     buf
@@ -91,6 +90,7 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
     let env_core = EdgeEnv { snapshot: &snapshot, cookie_keys: &keys };
     let kv = env.kv("EDGE_STATE");
     let mut visitor_guard = None;
+    let mut to_write = Vec::new();
     let outcome = match edge::begin(&env_core, request, edge_at, &Entropy(entropy())) {
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
@@ -98,7 +98,12 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
             // and written back before the next one reads them (a page view and a click at once).
             visitor_guard = Some(lock_visitor(pending.ecid().to_string()).await);
             let views = match &kv {
-                Ok(kv) => state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await,
+                Ok(kv) => {
+                    let (views, from_origin) =
+                        state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await;
+                    to_write = from_origin;
+                    views
+                }
                 Err(e) => {
                     worker::console_error!("the KV binding EDGE_STATE is missing ({e}); serving without person views");
                     Views::new()
@@ -112,23 +117,28 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
             worker::console_log!("edge refused {path}: {status} {code} {detail}");
         }
     }
-    // Views are written before answering: the visitor's next request (an add to cart, then a
-    // login a moment later) must find what this one decided, segment state included. The
-    // visitor's requests take turns in this isolate (the lock above), so what was read is still
-    // what KV holds: no second read to merge (KV is eventually consistent across locations
-    // anyway, so such a read would not settle a race between isolates either).
-    if let (Ok(kv), false) = (kv, outcome.views.is_empty()) {
-        for (key, view) in outcome.view_writes() {
-            state::store(&kv, key, view).await;
+    // The views are held in this isolate before the next request of the visitor reads them (an
+    // add to cart, then a login a moment later: the second must find what the first decided,
+    // segment state included); the visitor's requests take turns here (the lock above). KV gets
+    // them after the answer, for the other isolates (it is eventually consistent across
+    // locations anyway).
+    if kv.is_ok() {
+        for view in &outcome.views {
+            to_write.extend(state::hold(view));
         }
     }
     drop(visitor_guard);
-    let batch = (!outcome.records.is_empty()).then(|| SyncBatch::new(&b.edge_name, at, entropy(), outcome.records));
-    let kv = env.kv("EDGE_STATE").ok();
+    let kv = kv.ok();
+    let records = outcome.records;
     ctx.wait_until(async move {
-        if let Some(batch) = batch {
-            outbox::send(kv.as_ref(), &b, &batch, at).await;
-        }
+        let writes = async {
+            if let Some(kv) = kv.as_ref() {
+                for key in &to_write {
+                    state::write(kv, key).await;
+                }
+            }
+        };
+        futures_util::future::join(writes, outbox::ship(kv.as_ref(), &b, records)).await;
         if let Some(kv) = kv.as_ref().filter(|_| outbox::may_hold()) {
             outbox::drain(kv, &b, now()).await;
         }

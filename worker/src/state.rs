@@ -1,9 +1,20 @@
-//! Edge profile fragments: cached in KV (`EDGE_STATE`), fetched from the origin on a miss.
+//! Edge profile fragments: held in this isolate's memory, cached in KV (`EDGE_STATE`), fetched
+//! from the origin on a miss.
 //!
-//! Keys are `view/{ns}/{id}`, values `EdgeFragment::encode`d (a version byte, then msgpack),
-//! kept a day. A browser's cookie id
-//! that nobody knows is remembered as unknown for a minute (`none/{ns}/{id}`), so an anonymous
-//! visitor's page views do not each ask the origin.
+//! KV keys are `view/{ns}/{id}`, values `EdgeFragment::encode`d (a version byte, then msgpack),
+//! kept a day. A browser's cookie id that nobody knows is remembered as unknown for a minute
+//! (`none/{ns}/{id}`), so an anonymous visitor's page views do not each ask the origin.
+//!
+//! The isolate keeps the views it read or wrote lately (least recently used first out, at most
+//! [`CACHE_BYTES`] of encoded views, each for [`CACHE_SECS`]), so a visitor's next request here
+//! reads no KV. KV takes one write per key per second: a view written again within that second
+//! is written once more when the second is over, with whatever is newest then, by the request
+//! that found the key busy (inside its `waitUntil`). Several isolates serving one visitor at
+//! once could each hold an older view for up to [`CACHE_SECS`]; KV itself caches reads at a
+//! location for a minute, so a read from it would not be fresher.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use edgecdp_core::codec::hex;
 use edgecdp_core::edge::Views;
@@ -18,6 +29,83 @@ use crate::origin;
 const VIEW_TTL_SECS: u64 = 86_400;
 /// How long "the origin does not know this cookie" is remembered (KV's minimum TTL).
 const UNKNOWN_TTL_SECS: u64 = 60;
+/// How many bytes of (encoded) views an isolate keeps in memory (isolates have 128 MB).
+const CACHE_BYTES: usize = 16 << 20;
+/// How long a view held in memory is used before KV is read again.
+const CACHE_SECS: i64 = 30;
+/// KV's limit: one write per key per second.
+const WRITE_INTERVAL_MS: i64 = 1000;
+
+/// A view held in memory.
+struct Held {
+    view: EdgeFragment,
+    bytes: usize,
+    since_ms: i64,
+    used: u64,
+}
+
+/// The views this isolate holds, by KV key, and their use order (for eviction).
+#[derive(Default)]
+struct Cache {
+    held: HashMap<String, Held>,
+    order: BTreeMap<u64, String>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl Cache {
+    fn get(&mut self, kv_key: &str, now_ms: i64) -> Option<EdgeFragment> {
+        let fresh = self.held.get(kv_key).is_some_and(|h| now_ms - h.since_ms < CACHE_SECS * 1000);
+        if !fresh {
+            self.remove(kv_key);
+            return None;
+        }
+        self.tick += 1;
+        let tick = self.tick;
+        let held = self.held.get_mut(kv_key)?;
+        self.order.remove(&held.used);
+        held.used = tick;
+        self.order.insert(tick, kv_key.to_owned());
+        Some(held.view.clone())
+    }
+
+    fn put(&mut self, kv_key: String, view: EdgeFragment, bytes: usize, now_ms: i64) {
+        self.remove(&kv_key);
+        if bytes > CACHE_BYTES / 4 {
+            return;
+        }
+        self.tick += 1;
+        self.order.insert(self.tick, kv_key.clone());
+        self.bytes += bytes;
+        self.held.insert(kv_key, Held { view, bytes, since_ms: now_ms, used: self.tick });
+        while self.bytes > CACHE_BYTES {
+            let Some((_, oldest)) = self.order.pop_first() else { break };
+            if let Some(h) = self.held.remove(&oldest) {
+                self.bytes -= h.bytes;
+            }
+        }
+    }
+
+    fn remove(&mut self, kv_key: &str) {
+        if let Some(h) = self.held.remove(kv_key) {
+            self.order.remove(&h.used);
+            self.bytes -= h.bytes;
+        }
+    }
+}
+
+/// A key's KV writes: when the last one was made, and the newest view not written yet.
+#[derive(Default)]
+struct Writes {
+    last_ms: i64,
+    newest: Option<Vec<u8>>,
+    writing: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    static WRITES: RefCell<HashMap<String, Writes>> = RefCell::new(HashMap::new());
+}
 
 /// KV keys must be at most 512 bytes and identity values are up to 1,024 characters: long
 /// keys are replaced by a digest.
@@ -30,11 +118,25 @@ fn kv_key(prefix: &str, key: &IdentityKey) -> String {
     }
 }
 
-/// Loads the views of `keys`: KV, else the origin (cookies only when not recently unknown).
-pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], namespaces: &Namespaces) -> Views {
+/// Loads the views of `keys`: this isolate's, else KV's, else the origin's (cookies only when
+/// not recently unknown). Also returns the identities to [`write`] to KV (views the origin
+/// gave), for after the answer.
+pub(crate) async fn load(
+    kv: &KvStore,
+    b: &Bindings,
+    keys: &[IdentityKey],
+    namespaces: &Namespaces,
+) -> (Views, Vec<IdentityKey>) {
     let mut views = Views::new();
+    let mut to_write = Vec::new();
     for key in keys {
-        if let Some(view) = cached(kv, key).await {
+        let now_ms = crate::edge::now().millis();
+        if let Some(view) = CACHE.with_borrow_mut(|c| c.get(&kv_key("view", key), now_ms)) {
+            views.insert(key.clone(), view);
+            continue;
+        }
+        if let Some((view, bytes)) = cached(kv, key).await {
+            CACHE.with_borrow_mut(|c| c.put(kv_key("view", key), view.clone(), bytes, crate::edge::now().millis()));
             views.insert(key.clone(), view);
             continue;
         }
@@ -44,7 +146,7 @@ pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], names
         }
         match fetch(b, key).await {
             Ok(Some(view)) => {
-                store(kv, key, &view).await;
+                to_write.extend(hold(&view));
                 views.insert(key.clone(), view);
             }
             Ok(None) if !person => {
@@ -56,21 +158,78 @@ pub(crate) async fn load(kv: &KvStore, b: &Bindings, keys: &[IdentityKey], names
             Err(e) => worker::console_error!("person view of {key} not fetched: {e}"),
         }
     }
-    views
+    (views, to_write)
 }
 
-/// The view cached under `key`, if any.
-pub(crate) async fn cached(kv: &KvStore, key: &IdentityKey) -> Option<EdgeFragment> {
+/// The view KV holds under `key`, if any, and its encoded size.
+async fn cached(kv: &KvStore, key: &IdentityKey) -> Option<(EdgeFragment, usize)> {
     let bytes = kv.get(&kv_key("view", key)).bytes().await.ok().flatten()?;
-    EdgeFragment::decode(&bytes).ok()
+    EdgeFragment::decode(&bytes).ok().map(|v| (v, bytes.len()))
 }
 
-/// Caches a view under one identity.
-pub(crate) async fn store(kv: &KvStore, key: &IdentityKey, view: &EdgeFragment) {
-    let Ok(bytes) = view.encode() else {
-        return;
+/// Holds a view in this isolate under each identity it has, to be written to KV; returns the
+/// identities the caller is to write ([`write`]): not those whose write is under way already
+/// (it writes this view too).
+pub(crate) fn hold(view: &EdgeFragment) -> Vec<IdentityKey> {
+    let bytes = match view.encode() {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            worker::console_error!("person view of {} not encoded: {e}", view.person);
+            return Vec::new();
+        }
     };
-    match kv.put_bytes(&kv_key("view", key), &bytes) {
+    let now_ms = crate::edge::now().millis();
+    let mut to_write = Vec::new();
+    for key in &view.identities {
+        let name = kv_key("view", key);
+        CACHE.with_borrow_mut(|c| c.put(name.clone(), view.clone(), bytes.len(), now_ms));
+        let idle = WRITES.with_borrow_mut(|w| {
+            let writes = w.entry(name).or_default();
+            writes.newest = Some(bytes.clone());
+            !std::mem::replace(&mut writes.writing, true)
+        });
+        if idle {
+            to_write.push(key.clone());
+        }
+    }
+    to_write
+}
+
+/// Writes the held views of `key` to KV, one write a second, until none is left.
+pub(crate) async fn write(kv: &KvStore, key: &IdentityKey) {
+    let name = kv_key("view", key);
+    loop {
+        let now_ms = crate::edge::now().millis();
+        let (wait_ms, bytes) = WRITES.with_borrow_mut(|w| {
+            let Some(writes) = w.get_mut(&name) else { return (0, None) };
+            let Some(bytes) = writes.newest.take() else {
+                writes.writing = false;
+                // A key written over a second ago needs no record; the map stays small.
+                if now_ms - writes.last_ms >= WRITE_INTERVAL_MS {
+                    w.remove(&name);
+                }
+                return (0, None);
+            };
+            let wait = (writes.last_ms + WRITE_INTERVAL_MS - now_ms).max(0);
+            (wait, Some(bytes))
+        });
+        let Some(bytes) = bytes else { return };
+        if wait_ms > 0 {
+            #[allow(clippy::cast_sign_loss, reason = "wait_ms > 0")]
+            worker::Delay::from(std::time::Duration::from_millis(wait_ms as u64)).await;
+            // What came meanwhile is newer than what was taken.
+            let bytes = WRITES.with_borrow_mut(|w| w.get_mut(&name).and_then(|x| x.newest.take())).unwrap_or(bytes);
+            put(kv, key, &name, &bytes).await;
+        } else {
+            put(kv, key, &name, &bytes).await;
+        }
+        let at = crate::edge::now().millis();
+        WRITES.with_borrow_mut(|w| w.entry(name.clone()).or_default().last_ms = at);
+    }
+}
+
+async fn put(kv: &KvStore, key: &IdentityKey, name: &str, bytes: &[u8]) {
+    match kv.put_bytes(name, bytes) {
         Ok(put) => {
             if let Err(e) = put.expiration_ttl(VIEW_TTL_SECS).execute().await {
                 worker::console_error!("person view of {key} not cached: {e}");

@@ -32,6 +32,9 @@ use crate::store::{SegmentOutcome, Store, StoreError, StoredSegment};
 /// Who the origin's own decisions are logged as.
 pub const ORIGIN_SOURCE: &str = "origin";
 
+/// Most profile outcomes one transaction saves (a big batch or a backfill commits in steps).
+const SAVE_CHUNK: usize = 256;
+
 /// The engine.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -189,19 +192,48 @@ impl Engine {
     }
 
     fn decide_each(&self, keys: &[IdentityKey], now: Timestamp) -> Result<usize, StoreError> {
+        self.decide_all(keys, now, false)
+    }
+
+    /// Decides the profiles holding `keys`, each once, saving their outcomes [`SAVE_CHUNK`] at
+    /// a time (one transaction each); returns how many profiles were decided.
+    fn decide_all(&self, keys: &[IdentityKey], now: Timestamp, from_start: bool) -> Result<usize, StoreError> {
         let mut decided: Vec<IdentityKey> = Vec::new();
+        let mut pending: Vec<SegmentOutcome> = Vec::new();
         for k in keys {
             // A key of a profile already decided here has nothing new to fold.
             if decided.contains(k) {
                 continue;
             }
-            if let Some((profile, _)) = self.decide_profile(k, now, false)?
-                && !decided.contains(&profile)
+            // Two keys of one person give the same outcome (nothing is saved in between): the
+            // first is kept.
+            if let Some(outcome) = self.decide_profile(k, now, from_start)?
+                && !decided.contains(&outcome.profile)
             {
-                decided.push(profile);
+                decided.push(outcome.profile.clone());
+                pending.push(outcome);
+                if pending.len() == SAVE_CHUNK {
+                    self.save(&pending, now)?;
+                    pending.clear();
+                }
             }
         }
+        self.save(&pending, now)?;
         Ok(decided.len())
+    }
+
+    /// Saves outcomes in one transaction, then logs their transitions.
+    fn save(&self, outcomes: &[SegmentOutcome], now: Timestamp) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        self.store.save_segment_outcomes(outcomes, ORIGIN_SOURCE, now)?;
+        for o in outcomes {
+            for t in &o.transitions {
+                tracing::info!(segment = t.segment, profile = %o.profile, status = t.status.as_str(), reason = t.reason.map(|r| r.as_str()), "segment membership");
+            }
+        }
+        Ok(())
     }
 
     /// Recompiles the stored definitions; returns the ones skipped.
@@ -248,16 +280,18 @@ impl Engine {
     /// # Errors
     /// When the store fails (nothing is saved; the next decision redoes it).
     pub fn decide(&self, key: &IdentityKey, now: Timestamp, from_start: bool) -> Result<Vec<Transition>, StoreError> {
-        Ok(self.decide_profile(key, now, from_start)?.map(|(_, t)| t).unwrap_or_default())
+        let Some(outcome) = self.decide_profile(key, now, from_start)? else { return Ok(Vec::new()) };
+        self.save(std::slice::from_ref(&outcome), now)?;
+        Ok(outcome.transitions)
     }
 
-    /// [`Engine::decide`], also returning the profile decided (none: nothing is known of `key`).
+    /// What [`Engine::decide`] saves, not saved yet (none: nothing is known of `key`).
     fn decide_profile(
         &self,
         key: &IdentityKey,
         now: Timestamp,
         from_start: bool,
-    ) -> Result<Option<(IdentityKey, Vec<Transition>)>, StoreError> {
+    ) -> Result<Option<SegmentOutcome>, StoreError> {
         let set = self.set();
         let Some(mut input) = self.store.segment_input(key, &self.policy, from_start)? else { return Ok(None) };
         let decode_state =
@@ -347,22 +381,20 @@ impl Engine {
                 .cloned()
                 .collect(),
             replace_memberships: rebuild,
-            transitions: transitions.clone(),
+            transitions,
             computed_fragment: (!fragment.attrs.is_empty()).then_some(fragment),
             drop: input.merged.clone(),
         };
-        self.store.save_segment_outcome(&outcome, ORIGIN_SOURCE, now)?;
-        for t in &transitions {
-            tracing::info!(segment = t.segment, profile = %input.profile, status = t.status.as_str(), reason = t.reason.map(|r| r.as_str()), "segment membership");
-        }
-        Ok(Some((input.profile, transitions)))
+        Ok(Some(outcome))
     }
 
-    /// Decides the profiles a stored batch touched, and logs the memberships edges reported.
+    /// Decides the profiles stored batches touched (each once, their outcomes saved together),
+    /// and logs the memberships edges reported.
     ///
     /// # Errors
-    /// When the store fails (the batch is stored; its profiles are redone on their next decision).
-    pub fn after_batch(&self, batch: &SyncBatch, now: Timestamp) -> Result<usize, StoreError> {
+    /// When the store fails (the batches are stored; their profiles are redone on their next
+    /// decision).
+    pub fn after_batches(&self, batches: &[&SyncBatch], now: Timestamp) -> Result<usize, StoreError> {
         let _serial = lock(&self.serial);
         let mut keys: Vec<IdentityKey> = Vec::new();
         let mut push = |k: IdentityKey| {
@@ -370,7 +402,7 @@ impl Engine {
                 keys.push(k);
             }
         };
-        for record in &batch.records {
+        for (batch, record) in batches.iter().flat_map(|b| b.records.iter().map(move |r| (b, r))) {
             match record {
                 SyncRecord::Events(c) => push(IdentityKey::new("ECID", c.ecid.as_str())),
                 SyncRecord::IdentifiedEvents(e) => e.events.iter().for_each(|e| push(e.identity.clone())),
@@ -393,9 +425,7 @@ impl Engine {
     pub fn tick(&self, now: Timestamp) -> Result<usize, StoreError> {
         let _serial = lock(&self.serial);
         let due = self.store.due_profiles(now, 1000)?;
-        for k in &due {
-            self.decide(k, now, false)?;
-        }
+        self.decide_all(&due, now, false)?;
         Ok(due.len())
     }
 
@@ -406,9 +436,7 @@ impl Engine {
     pub fn backfill(&self, now: Timestamp) -> Result<usize, StoreError> {
         let _serial = lock(&self.serial);
         let keys = self.store.profile_keys()?;
-        for k in &keys {
-            self.decide(k, now, true)?;
-        }
+        self.decide_all(&keys, now, true)?;
         Ok(keys.len())
     }
 
@@ -490,12 +518,15 @@ impl DecidingStore {
         DecidingStore { inner, engine }
     }
 
-    /// Decides the profiles of a batch that was applied (a failure is logged: the write stands).
-    fn decide_after(&self, batch: &SyncBatch, applied: &crate::store::Applied) {
-        if applied.applied
-            && let Err(e) = self.engine.after_batch(batch, self.engine.now())
-        {
-            tracing::error!(error = %e, batch = batch.batch_id, "segment decisions failed; redone on the profiles' next decision");
+    /// Decides the profiles of the batches that were applied (a failure is logged: the writes
+    /// stand).
+    fn decide_after(&self, batches: &[&SyncBatch]) {
+        if batches.is_empty() {
+            return;
+        }
+        if let Err(e) = self.engine.after_batches(batches, self.engine.now()) {
+            let ids: Vec<&str> = batches.iter().map(|b| b.batch_id.as_str()).collect();
+            tracing::error!(error = %e, batches = ?ids, "segment decisions failed; redone on the profiles' next decision");
         }
     }
 }
@@ -509,15 +540,18 @@ macro_rules! delegate {
 impl Store for DecidingStore {
     fn apply_batch(&self, batch: &SyncBatch, received_at: Timestamp) -> Result<crate::store::Applied, StoreError> {
         let applied = self.inner.apply_batch(batch, received_at)?;
-        self.decide_after(batch, &applied);
+        if applied.applied {
+            self.decide_after(&[batch]);
+        }
         Ok(applied)
     }
 
     fn apply_batches(&self, batches: &[(&SyncBatch, Timestamp)]) -> Result<Vec<crate::store::Applied>, StoreError> {
         let applied = self.inner.apply_batches(batches)?;
-        for ((batch, _), a) in batches.iter().zip(&applied) {
-            self.decide_after(batch, a);
-        }
+        // The whole group's profiles are decided together: their outcomes share one commit.
+        let stored: Vec<&SyncBatch> =
+            batches.iter().zip(&applied).filter(|(_, a)| a.applied).map(|((batch, _), _)| *batch).collect();
+        self.decide_after(&stored);
         Ok(applied)
     }
 
@@ -560,7 +594,7 @@ impl Store for DecidingStore {
         put_segment(&self, definition: &Definition, source: &str, now: Timestamp) -> Result<StoredSegment, StoreError>;
         delete_segment(&self, id: &str) -> Result<bool, StoreError>;
         segment_input(&self, key: &IdentityKey, policy: &MergePolicy, from_start: bool) -> Result<Option<crate::store::SegmentInput>, StoreError>;
-        save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError>;
+        save_segment_outcomes(&self, outcomes: &[SegmentOutcome], source: &str, now: Timestamp) -> Result<(), StoreError>;
         log_transitions(&self, profile: &IdentityKey, transitions: &[Transition], source: &str, now: Timestamp) -> Result<(), StoreError>;
         due_profiles(&self, now: Timestamp, limit: usize) -> Result<Vec<IdentityKey>, StoreError>;
         profile_keys(&self) -> Result<Vec<IdentityKey>, StoreError>;
@@ -605,7 +639,7 @@ mod tests {
         let step = |n: u8, at: Timestamp| {
             let batch = running_view(n, at);
             store.apply_batch(&batch, at).unwrap();
-            engine.after_batch(&batch, at).unwrap();
+            engine.after_batches(&[&batch], at).unwrap();
         };
         step(1, t0);
         assert_eq!(members(), [], "one running product view");

@@ -558,11 +558,12 @@ pub trait Store: Send + Sync + 'static {
         from_start: bool,
     ) -> Result<Option<SegmentInput>, StoreError>;
 
-    /// Saves what the engine decided for a profile, in one transaction.
+    /// Saves what the engine decided for profiles, all in one transaction.
     ///
     /// # Errors
     /// [`StoreError`] when nothing could be saved; then nothing was.
-    fn save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError>;
+    fn save_segment_outcomes(&self, outcomes: &[SegmentOutcome], source: &str, now: Timestamp)
+    -> Result<(), StoreError>;
 
     /// Logs entries and exits an edge reported.
     ///

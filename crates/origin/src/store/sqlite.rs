@@ -811,7 +811,12 @@ impl Store for SqliteStore {
         segments::input(&*self.conn()?, key, policy, &self.graph, from_start)
     }
 
-    fn save_segment_outcome(&self, outcome: &SegmentOutcome, source: &str, now: Timestamp) -> Result<(), StoreError> {
+    fn save_segment_outcomes(
+        &self,
+        outcomes: &[SegmentOutcome],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         // A decision is derived from events already committed (with fsync) and saved with the
         // point it folded up to: if a power cut loses it, the next decision redoes it. So it is
@@ -820,7 +825,9 @@ impl Store for SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let saved = (|| -> Result<(), StoreError> {
             let tx = conn.transaction()?;
-            segments::save(&tx, outcome, source, now)?;
+            for outcome in outcomes {
+                segments::save(&tx, outcome, source, now)?;
+            }
             tx.commit()?;
             Ok(())
         })();
