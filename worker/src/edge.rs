@@ -99,8 +99,7 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
             visitor_guard = Some(lock_visitor(pending.ecid().to_string()).await);
             let views = match &kv {
                 Ok(kv) => {
-                    let (views, from_origin) =
-                        state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await;
+                    let (views, from_origin) = state::load(kv, &b, pending.keys(), &snapshot.identity.namespaces).await;
                     to_write = from_origin;
                     views
                 }

@@ -562,8 +562,12 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`] when nothing could be saved; then nothing was.
-    fn save_segment_outcomes(&self, outcomes: &[SegmentOutcome], source: &str, now: Timestamp)
-    -> Result<(), StoreError>;
+    fn save_segment_outcomes(
+        &self,
+        outcomes: &[SegmentOutcome],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Logs entries and exits an edge reported.
     ///
