@@ -144,6 +144,10 @@ const MIGRATIONS: &[&str] = &[
     super::segments::MIGRATION,
     // 6: activities and offers, events by type.
     super::decisions::MIGRATION,
+    // 7: a browser's or a person's events of some types, newest first (the decisioning state
+    // reads the newest notifications without scanning the visitor's whole history).
+    "CREATE INDEX events_by_ecid_type ON events (ecid, event_type, ts DESC);
+     CREATE INDEX events_by_identity_type ON events (identity_ns, identity_id, event_type, ts DESC);",
 ];
 
 impl SqliteStore {
@@ -263,33 +267,57 @@ fn person_events_of(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let members = members_of(conn, person, config)?;
     let mut events = Vec::new();
-    // The types go in as one JSON array (read with json_each): one statement whatever their number.
-    let types_json = types.map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()));
-    let filter = if types_json.is_some() { " AND event_type IN (SELECT value FROM json_each(?))" } else { "" };
-    let mut by_ecid = conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?{filter}"))?;
-    for (ecid, segments) in browsers(conn, person, &members, config)? {
-        let rows = match &types_json {
-            Some(t) => by_ecid.query_map(params![ecid, t], read_event)?.collect::<Result<Vec<_>, _>>()?,
-            None => by_ecid.query_map(params![ecid], read_event)?.collect::<Result<Vec<_>, _>>()?,
-        };
-        for e in rows {
-            let at = Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0));
-            if owner_at(&segments, at) == Some(person) {
-                events.push(e);
+    // Each source gives its newest `limit` of each type (the merged newest `limit` are among
+    // them), walking the (…, event_type, ts) indexes: a long history is not read whole.
+    let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let kinds: Vec<Option<&str>> = types.map_or_else(|| vec![None], |t| t.iter().map(|k| Some(k.as_str())).collect());
+    let mut by_ecid = [
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 ORDER BY ts DESC LIMIT ?2"))?,
+        conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
+        ))?,
+    ];
+    let mut ecid_rows = |ecid: &str, limit: i64| -> rusqlite::Result<Vec<StoredEvent>> {
+        let mut rows = Vec::new();
+        for kind in &kinds {
+            match kind {
+                Some(k) => rows
+                    .extend(by_ecid[1].query_map(params![ecid, limit, k], read_event)?.collect::<Result<Vec<_>, _>>()?),
+                None => {
+                    rows.extend(by_ecid[0].query_map(params![ecid, limit], read_event)?.collect::<Result<Vec<_>, _>>()?)
+                }
             }
         }
-    }
-    let mut by_identity = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ? AND identity_id = ?{filter}"
-    ))?;
-    for m in members.iter().filter(|m| m.kind.is_person()) {
-        let rows = match &types_json {
-            Some(t) => {
-                by_identity.query_map(params![m.key.ns, m.key.id, t], read_event)?.collect::<Result<Vec<_>, _>>()?
-            }
-            None => by_identity.query_map(params![m.key.ns, m.key.id], read_event)?.collect::<Result<Vec<_>, _>>()?,
+        Ok(rows)
+    };
+    for (ecid, segments) in browsers(conn, person, &members, config)? {
+        let mut rows = ecid_rows(&ecid, sql_limit)?;
+        let owned = |e: &StoredEvent| {
+            owner_at(&segments, Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0))) == Some(person)
         };
-        events.extend(rows);
+        // A browser shared with another person: its newest `limit` less the other's may miss
+        // older events of this one; read it whole then.
+        if rows.len() >= limit && !rows.iter().all(owned) {
+            rows = ecid_rows(&ecid, i64::MAX)?;
+        }
+        events.extend(rows.into_iter().filter(|e| owned(e)));
+    }
+    let mut by_identity = [
+        conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 ORDER BY ts DESC LIMIT ?3"
+        ))?,
+        conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 AND event_type = ?4 ORDER BY ts DESC LIMIT ?3"
+        ))?,
+    ];
+    for m in members.iter().filter(|m| m.kind.is_person()) {
+        for kind in &kinds {
+            let rows = match kind {
+                Some(k) => by_identity[1].query_map(params![m.key.ns, m.key.id, sql_limit, k], read_event)?,
+                None => by_identity[0].query_map(params![m.key.ns, m.key.id, sql_limit], read_event)?,
+            };
+            events.extend(rows.collect::<Result<Vec<_>, _>>()?);
+        }
     }
     events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
     events.truncate(limit);
@@ -470,13 +498,19 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn()?;
         let mut events = match person_of(&conn, key)? {
-            Some(person) => person_events_of(&conn, &person, &self.graph, usize::MAX, Some(types))?,
+            Some(person) => person_events_of(&conn, &person, &self.graph, limit, Some(types))?,
             None if key.ns == "ECID" => {
-                let types_json = serde_json::to_string(types).unwrap_or_else(|_| "[]".into());
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type IN (SELECT value FROM json_each(?2))"
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
                 ))?;
-                stmt.query_map(params![key.id, types_json], read_event)?.collect::<Result<_, _>>()?
+                let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut events = Vec::new();
+                for kind in types {
+                    events.extend(
+                        stmt.query_map(params![key.id, sql_limit, kind], read_event)?.collect::<Result<Vec<_>, _>>()?,
+                    );
+                }
+                events
             }
             None => Vec::new(),
         };
