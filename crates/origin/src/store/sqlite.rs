@@ -21,11 +21,34 @@ use super::{
 };
 use edgecdp_core::segment::set::{Definition, Transition};
 
-/// The embedded SQLite store.
+/// The embedded SQLite store: one connection writes (and reads what must wait for writes),
+/// more connections read what an edge request needs, beside it.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     graph: Arc<GraphConfig>,
+}
+
+/// Connections for the reads an edge request makes (its visitor's view and decisioning
+/// events). In WAL mode readers run beside the one writer, each seeing the commits made before
+/// its read began, so a request's view read does not wait for a commit under way.
+struct Readers {
+    /// The database file; none for a read-only store (its one connection reads).
+    path: Option<std::path::PathBuf>,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Most reader connections kept open while idle.
+const IDLE_READERS: usize = 8;
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.pragma_update(None, "query_only", true).map_err(open_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
+    Ok(conn)
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -170,7 +193,11 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(128);
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
         migrate(&mut conn).map_err(open_err)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), graph: Arc::new(graph) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers { path: Some(path.to_owned()), idle: Mutex::new(Vec::new()) }),
+            graph: Arc::new(graph),
+        })
     }
 
     /// Opens an existing database read-only (for inspection while a server writes to it).
@@ -180,11 +207,31 @@ impl SqliteStore {
     pub fn open_read_only(path: &Path, graph: GraphConfig) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), graph: Arc::new(graph) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers { path: None, idle: Mutex::new(Vec::new()) }),
+            graph: Arc::new(graph),
+        })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs `read` on a reader connection (an idle one, else a new one).
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let Some(path) = &self.readers.path else { return read(&*self.conn()?) };
+        let idle = self.readers.idle.lock().map_err(|_| StoreError::Poisoned)?.pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(path)?,
+        };
+        let out = read(&conn);
+        let mut idle = self.readers.idle.lock().map_err(|_| StoreError::Poisoned)?;
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        out
     }
 }
 
@@ -496,27 +543,28 @@ impl Store for SqliteStore {
         types: &[String],
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn()?;
-        let mut events = match person_of(&conn, key)? {
-            Some(person) => person_events_of(&conn, &person, &self.graph, limit, Some(types))?,
-            None if key.ns == "ECID" => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
-                ))?;
-                let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                let mut events = Vec::new();
-                for kind in types {
-                    events.extend(
-                        stmt.query_map(params![key.id, sql_limit, kind], read_event)?.collect::<Result<Vec<_>, _>>()?,
-                    );
+        self.read(|conn| {
+            let mut events = match person_of(conn, key)? {
+                Some(person) => person_events_of(conn, &person, &self.graph, limit, Some(types))?,
+                None if key.ns == "ECID" => {
+                    let mut stmt = conn.prepare_cached(&format!(
+                        "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
+                    ))?;
+                    let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                    let mut events = Vec::new();
+                    for kind in types {
+                        events.extend(
+                            stmt.query_map(params![key.id, sql_limit, kind], read_event)?.collect::<Result<Vec<_>, _>>()?,
+                        );
+                    }
+                    events
                 }
-                events
-            }
-            None => Vec::new(),
-        };
-        events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
-        events.truncate(limit);
-        Ok(events)
+                None => Vec::new(),
+            };
+            events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
+            events.truncate(limit);
+            Ok(events)
+        })
     }
 
     fn definitions(&self, kind: &str) -> Result<Vec<super::StoredDefinition>, StoreError> {
@@ -560,39 +608,41 @@ impl Store for SqliteStore {
         now: Timestamp,
         profile: &ProfileConfig,
     ) -> Result<Option<EdgeFragment>, StoreError> {
-        let conn = self.conn()?;
-        let Some(person) = person_of(&conn, key)? else {
-            // An anonymous browser: only its segment state, when the origin decided one.
-            return Ok(segments::edge_state(&conn, key)?.map(|state| EdgeFragment {
-                person: key.clone(),
-                identities: vec![key.clone()],
-                attributes: Default::default(),
-                version: 0,
+        self.read(|conn| {
+            let Some(person) = person_of(conn, key)? else {
+                // An anonymous browser: only its segment state, when the origin decided one.
+                return Ok(segments::edge_state(conn, key)?.map(|state| EdgeFragment {
+                    person: key.clone(),
+                    identities: vec![key.clone()],
+                    attributes: Default::default(),
+                    version: 0,
+                    updated_at: now,
+                    segments: Some(state),
+                    decisions: None,
+                }));
+            };
+            let members = members_of(conn, &person, &self.graph)?;
+            let identities: Vec<IdentityKey> = members.into_iter().map(|m| m.key).collect();
+            let merged = profile.merge_policy.merge(&fragments_of(conn, &identities)?);
+            let wanted = |path: &str| {
+                profile
+                    .edge_attributes
+                    .iter()
+                    .any(|p| path == p || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('.')))
+            };
+            let attributes =
+                merged.into_iter().filter(|(path, _)| wanted(path)).map(|(path, s)| (path, s.value)).collect();
+            let segments = segments::edge_state(conn, &person)?;
+            Ok(Some(EdgeFragment {
+                person,
+                identities,
+                attributes,
+                version: counter(conn, "graph_version")?,
                 updated_at: now,
-                segments: Some(state),
+                segments,
                 decisions: None,
-            }));
-        };
-        let members = members_of(&conn, &person, &self.graph)?;
-        let identities: Vec<IdentityKey> = members.into_iter().map(|m| m.key).collect();
-        let merged = profile.merge_policy.merge(&fragments_of(&conn, &identities)?);
-        let wanted = |path: &str| {
-            profile
-                .edge_attributes
-                .iter()
-                .any(|p| path == p || path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('.')))
-        };
-        let attributes = merged.into_iter().filter(|(path, _)| wanted(path)).map(|(path, s)| (path, s.value)).collect();
-        let segments = segments::edge_state(&conn, &person)?;
-        Ok(Some(EdgeFragment {
-            person,
-            identities,
-            attributes,
-            version: counter(&conn, "graph_version")?,
-            updated_at: now,
-            segments,
-            decisions: None,
-        }))
+            }))
+        })
     }
 
     fn profile(
