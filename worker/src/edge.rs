@@ -63,8 +63,8 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
 }
 
 /// Runs one request through the core's pipeline: the snapshot and the visitor's views from
-/// this isolate and KV, views written back before answering, records shipped to the origin
-/// after (`waitUntil`).
+/// this isolate (else KV, else the origin), views held in the isolate before answering, then
+/// written to KV and the records shipped to the origin after (`waitUntil`).
 pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> HttpResponse {
     let (origin, query, path) = (request.origin, request.query, request.path);
     let b = match Bindings::read(env) {
@@ -95,7 +95,7 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
         Step::Done(outcome) => outcome,
         Step::Lookup(pending) => {
             // One request of a visitor at a time in this isolate: its views are read, decided
-            // and written back before the next one reads them (a page view and a click at once).
+            // and held here before the next one reads them (a page view and a click at once).
             visitor_guard = Some(lock_visitor(pending.ecid().to_string()).await);
             let views = match &kv {
                 Ok(kv) => {

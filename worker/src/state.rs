@@ -35,6 +35,8 @@ const CACHE_BYTES: usize = 16 << 20;
 const CACHE_SECS: i64 = 30;
 /// KV's limit: one write per key per second.
 const WRITE_INTERVAL_MS: i64 = 1000;
+/// How many write records make a view write sweep out the idle ones.
+const WRITES_SWEEP_AT: usize = 4096;
 
 /// A view held in memory.
 struct Held {
@@ -184,6 +186,10 @@ pub(crate) fn hold(view: &EdgeFragment) -> Vec<IdentityKey> {
         let name = kv_key("view", key);
         CACHE.with_borrow_mut(|c| c.put(name.clone(), view.clone(), bytes.len(), now_ms));
         let idle = WRITES.with_borrow_mut(|w| {
+            // Keys written over a second ago and idle need no record; the map stays small.
+            if w.len() >= WRITES_SWEEP_AT {
+                w.retain(|_, x| x.writing || now_ms - x.last_ms < WRITE_INTERVAL_MS);
+            }
             let writes = w.entry(name).or_default();
             writes.newest = Some(bytes.clone());
             !std::mem::replace(&mut writes.writing, true)
@@ -204,10 +210,6 @@ pub(crate) async fn write(kv: &KvStore, key: &IdentityKey) {
             let Some(writes) = w.get_mut(&name) else { return (0, None) };
             let Some(bytes) = writes.newest.take() else {
                 writes.writing = false;
-                // A key written over a second ago needs no record; the map stays small.
-                if now_ms - writes.last_ms >= WRITE_INTERVAL_MS {
-                    w.remove(&name);
-                }
                 return (0, None);
             };
             let wait = (writes.last_ms + WRITE_INTERVAL_MS - now_ms).max(0);
