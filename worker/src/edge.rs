@@ -2,6 +2,7 @@
 
 use edgecdp_core::edge::{self, EdgeEnv, EdgeLog, Entropy, HttpRequest, HttpResponse, Step, Views};
 use edgecdp_core::identity::CookieKeys;
+use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
 use worker::{Context, Env, Headers, Request, Response, Result};
@@ -16,7 +17,7 @@ extern "C" {
     fn get_random_values(buf: &mut [u8]);
 }
 
-pub(crate) fn entropy<const N: usize>() -> [u8; N] {
+fn entropy<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     get_random_values(&mut buf);
     buf
@@ -137,7 +138,13 @@ pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> 
                 }
             }
         };
-        futures_util::future::join(writes, outbox::ship(kv.as_ref(), &b, records)).await;
+        let shipped = async {
+            if !records.is_empty() {
+                let batch = SyncBatch::new(&b.edge_name, at, entropy(), records);
+                outbox::send(kv.as_ref(), &b, &batch, at).await;
+            }
+        };
+        futures_util::future::join(writes, shipped).await;
         if let Some(kv) = kv.as_ref().filter(|_| outbox::may_hold()) {
             outbox::drain(kv, &b, now()).await;
         }

@@ -3,22 +3,12 @@
 //! 5 minutes) until the origin answers 200. The origin applies a batch id once, so a batch sent
 //! twice (a retry racing an acknowledgement) is still stored once.
 //!
-//! Requests of one isolate share batches: a request's records are queued after it answers, and
-//! one request at a time (the shipper) sends everything queued as one batch, again and again
-//! while more comes in, so under load one `/v1/sync` call carries many requests' records and
-//! under no load each request sends its own at once. Every request waits (in its `waitUntil`)
-//! until its own records are acknowledged or kept in the outbox, so the runtime keeps the
-//! isolate for them; a shipper leaves the rest to the waiting requests after [`SHIP_FOR_MS`],
-//! so no `waitUntil` outlives its limit.
-//!
 //! After responding, an edge request drains due batches (a few at a time) when this isolate may
 //! have left some (it started, or a send failed, or the last drain did not empty the outbox),
 //! so a healthy edge does not list KV on every request; the cron trigger (`scheduled`) drains
 //! whatever other isolates left, so batches go out even when traffic stops.
 
-use std::cell::RefCell;
-
-use edgecdp_core::sync::{SyncBatch, SyncRecord};
+use edgecdp_core::sync::SyncBatch;
 use edgecdp_core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use worker::Method;
@@ -32,92 +22,6 @@ const PREFIX: &str = "outbox/";
 /// Whether this isolate may have left batches in the outbox (true at start: a previous isolate
 /// may have).
 static MAY_HOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-
-/// How long one request ships others' records before handing over (a `waitUntil` may run 30
-/// seconds after its response).
-const SHIP_FOR_MS: i64 = 10_000;
-/// Most records one batch takes.
-const BATCH_RECORDS: usize = 1000;
-
-/// How often a request whose records another one ships looks whether they went. (Requests
-/// never wake each other: the Workers runtime cancels a continuation that another request's
-/// context resolves, so each one waits on its own timer.)
-const POLL_MS: u64 = 5;
-
-/// The records waiting to be shipped, in arrival order, numbered per request.
-#[derive(Default)]
-struct Queue {
-    queued: Vec<(u64, Vec<SyncRecord>)>,
-    /// The number the next request gets.
-    next: u64,
-    /// Requests numbered below this one are shipped (acknowledged or kept in the outbox).
-    done: u64,
-    /// A request is shipping.
-    shipping: bool,
-}
-
-thread_local! {
-    static QUEUE: RefCell<Queue> = RefCell::new(Queue::default());
-}
-
-/// Ships a request's records with whatever else is queued: returns once they are acknowledged
-/// by the origin or kept in the outbox.
-pub(crate) async fn ship(kv: Option<&KvStore>, b: &Bindings, records: Vec<SyncRecord>) {
-    if records.is_empty() {
-        return;
-    }
-    let mine = QUEUE.with_borrow_mut(|q| {
-        let n = q.next;
-        q.next += 1;
-        q.queued.push((n, records));
-        n
-    });
-    loop {
-        let (shipped, ships) = QUEUE.with_borrow_mut(|q| {
-            let shipped = q.done > mine;
-            let ships = !shipped && !std::mem::replace(&mut q.shipping, true);
-            (shipped, ships)
-        });
-        if shipped {
-            return;
-        }
-        if ships {
-            ship_queued(kv, b).await;
-        } else {
-            worker::Delay::from(std::time::Duration::from_millis(POLL_MS)).await;
-        }
-    }
-}
-
-/// The shipper's work: sends what is queued as batches while any is left, for at most
-/// [`SHIP_FOR_MS`], then leaves the rest to the requests waiting for it.
-async fn ship_queued(kv: Option<&KvStore>, b: &Bindings) {
-    let started = crate::edge::now();
-    loop {
-        let now = crate::edge::now();
-        let next = QUEUE.with_borrow_mut(|q| {
-            if q.queued.is_empty() || now.millis() - started.millis() >= SHIP_FOR_MS {
-                q.shipping = false;
-                return None;
-            }
-            let mut records = Vec::new();
-            let mut taken = 0;
-            for (_, r) in &mut q.queued {
-                if taken > 0 && records.len() + r.len() > BATCH_RECORDS {
-                    break;
-                }
-                records.append(r);
-                taken += 1;
-            }
-            let through = q.queued.drain(..taken).next_back().map_or(q.done, |(n, _)| n + 1);
-            Some((records, through))
-        });
-        let Some((records, through)) = next else { return };
-        let batch = SyncBatch::new(&b.edge_name, now, crate::edge::entropy(), records);
-        send(kv, b, &batch, now).await;
-        QUEUE.with_borrow_mut(|q| q.done = q.done.max(through));
-    }
-}
 
 /// Whether a request should drain the outbox after responding.
 pub(crate) fn may_hold() -> bool {
@@ -160,7 +64,7 @@ async fn keep(kv: &KvStore, key: &str, body: &[u8], attempts: Attempts) -> Resul
 }
 
 /// Sends a batch now; if the origin does not acknowledge it, keeps it in the outbox.
-async fn send(kv: Option<&KvStore>, b: &Bindings, batch: &SyncBatch, now: Timestamp) {
+pub(crate) async fn send(kv: Option<&KvStore>, b: &Bindings, batch: &SyncBatch, now: Timestamp) {
     let body = match batch.encode() {
         Ok(body) => body,
         Err(e) => {
