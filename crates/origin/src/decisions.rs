@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use serde::Deserialize;
+
 use edgecdp_core::decide::{Activity, DecisionSet, DecisionState, DecisionWarning, Offer};
 use edgecdp_core::identity::IdentityKey;
 use edgecdp_core::identity::resolve::EdgeFragment;
@@ -189,13 +191,20 @@ pub fn state_of(store: &dyn Store, key: &IdentityKey, set: &DecisionSet) -> Resu
     if set.is_empty() {
         return Ok(None);
     }
-    let mut events = store.events_of_types(key, &set.recorded_types(), STATE_EVENTS)?;
+    let mut events = store.decisioning_events(key, &set.recorded_types(), STATE_EVENTS)?;
     events.reverse();
     let mut state = DecisionState::default();
     for e in &events {
         let Ok(at) = Timestamp::parse_rfc3339(&e.timestamp) else { continue };
-        let xdm: edgecdp_core::value::Value = serde_json::from_value(e.xdm.clone()).unwrap_or_default();
-        set.record(&mut state, &xdm, &e.event_id, at);
+        // Only what recording reads (the type, the propositions), converted in place: an
+        // active visitor's state is built from up to STATE_EVENTS notifications per request.
+        let mut slim = edgecdp_core::map::ObjectMap::new();
+        for field in ["eventType", "_experience"] {
+            if let Some(v) = e.xdm.get(field).and_then(|v| edgecdp_core::value::Value::deserialize(v).ok()) {
+                slim.insert(field.to_owned(), v);
+            }
+        }
+        set.record(&mut state, &edgecdp_core::value::Value::Object(slim), &e.event_id, at);
     }
     Ok((!state.is_empty()).then_some(state))
 }

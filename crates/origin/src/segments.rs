@@ -573,7 +573,7 @@ impl Store for DecidingStore {
 
     delegate! {
         events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError>;
-        events_of_types(&self, key: &IdentityKey, types: &[String], limit: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError>;
+        decisioning_events(&self, key: &IdentityKey, types: &[String], limit: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError>;
         definitions(&self, kind: &str) -> Result<Vec<crate::store::StoredDefinition>, StoreError>;
         put_definition(&self, kind: &str, id: &str, body: &serde_json::Value, source: &str, now: Timestamp) -> Result<crate::store::StoredDefinition, StoreError>;
         delete_definition(&self, kind: &str, id: &str, source: &str, now: Timestamp) -> Result<bool, StoreError>;

@@ -393,11 +393,12 @@ pub trait Store: Send + Sync + 'static {
     fn events_for_ecid(&self, ecid: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// The events of these types of the profile holding `key` (the person's on each of their
-    /// browsers, or the browser's own when `key` is an ECID no person holds), newest first.
+    /// browsers, or the browser's own when `key` is an ECID no person holds), newest first, at
+    /// most `limit`, for decisioning state: their XDM holds only `eventType` and `_experience`.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
-    fn events_of_types(
+    fn decisioning_events(
         &self,
         key: &IdentityKey,
         types: &[String],

@@ -293,6 +293,11 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 
 const EVENT_COLUMNS: &str = "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, xdm, data";
 
+/// [`EVENT_COLUMNS`] for decisioning state: the XDM trimmed in SQLite to what recording reads
+/// (`eventType`, `_experience`), so an active visitor's notifications are not parsed whole.
+const TRIMMED_COLUMNS: &str = "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, \
+    json_object('eventType', event_type, '_experience', xdm -> '$._experience'), NULL";
+
 /// Events of the person on each of their browsers while the browser was theirs, newest first.
 fn person_events_in(
     conn: &Connection,
@@ -303,8 +308,8 @@ fn person_events_in(
     person_events_of(conn, person, config, limit, None)
 }
 
-/// [`person_events_in`], only events of these types when `types` is given (filtered by SQLite,
-/// on the `events_by_type` index's column).
+/// [`person_events_in`], or, when `types` is given, only events of these types with their XDM
+/// trimmed for decisioning state ([`TRIMMED_COLUMNS`]), read through the `…_type` indexes.
 fn person_events_of(
     conn: &Connection,
     person: &IdentityKey,
@@ -321,7 +326,7 @@ fn person_events_of(
     let mut by_ecid = [
         conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 ORDER BY ts DESC LIMIT ?2"))?,
         conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
+            "SELECT {TRIMMED_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
         ))?,
     ];
     let mut ecid_rows = |ecid: &str, limit: i64| -> rusqlite::Result<Vec<StoredEvent>> {
@@ -354,7 +359,7 @@ fn person_events_of(
             "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 ORDER BY ts DESC LIMIT ?3"
         ))?,
         conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 AND event_type = ?4 ORDER BY ts DESC LIMIT ?3"
+            "SELECT {TRIMMED_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 AND event_type = ?4 ORDER BY ts DESC LIMIT ?3"
         ))?,
     ];
     for m in members.iter().filter(|m| m.kind.is_person()) {
@@ -537,7 +542,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn events_of_types(
+    fn decisioning_events(
         &self,
         key: &IdentityKey,
         types: &[String],
@@ -548,7 +553,7 @@ impl Store for SqliteStore {
                 Some(person) => person_events_of(conn, &person, &self.graph, limit, Some(types))?,
                 None if key.ns == "ECID" => {
                     let mut stmt = conn.prepare_cached(&format!(
-                        "SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
+                        "SELECT {TRIMMED_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
                     ))?;
                     let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
                     let mut events = Vec::new();

@@ -231,7 +231,7 @@ fn batches_applied_together_are_each_answered_and_a_repeat_in_the_group_is_appli
 }
 
 #[test]
-fn events_of_types_are_the_newest_of_those_types_for_a_browser_and_for_a_person() {
+fn decisioning_events_are_the_newest_of_those_types_for_a_browser_and_for_a_person() {
     let (_d, store) = store();
     let typed = |t: &str| serde_json::json!({ "eventType": t });
     const C: &str = "33333333333333333333333333333333333333";
@@ -247,17 +247,17 @@ fn events_of_types_are_the_newest_of_those_types_for_a_browser_and_for_a_person(
     let types = ["decisioning.propositionDisplay".to_owned(), "commerce.purchases".to_owned()];
     let ids = |events: Vec<StoredEvent>| events.into_iter().map(|e| e.event_id).collect::<Vec<_>>();
     let id = |n: u8| format!("ev-{}", 100 + n);
-    assert_eq!(ids(store.events_of_types(&k("ECID", C), &types, 10).unwrap()), [id(15), id(12), id(9), id(3)]);
-    assert_eq!(ids(store.events_of_types(&k("ECID", C), &types, 2).unwrap()), [id(15), id(12)], "the newest two");
-    assert!(store.events_of_types(&k("ECID", C), &["commerce.productViews".to_owned()], 10).unwrap().is_empty());
+    assert_eq!(ids(store.decisioning_events(&k("ECID", C), &types, 10).unwrap()), [id(15), id(12), id(9), id(3)]);
+    assert_eq!(ids(store.decisioning_events(&k("ECID", C), &types, 2).unwrap()), [id(15), id(12)], "the newest two");
+    assert!(store.decisioning_events(&k("ECID", C), &["commerce.productViews".to_owned()], 10).unwrap().is_empty());
     // A person: Sarah's laptop (A) was taken by a second person after her; her events of a type
     // are hers only, even past the limit's first pick.
     luma(&store);
     store.apply_batch(&visit(4, A, 400, &[("CRMID", "crm-7", AuthState::Authenticated)]), Timestamp(400)).unwrap();
     store.apply_batch(&visit(5, A, 500, &[]), Timestamp(500)).unwrap();
     let views = ["web.webpagedetails.pageViews".to_owned()];
-    let sarah: Vec<String> = ids(store.events_of_types(&k("CRMID", "crm-1042"), &views, 2).unwrap());
+    let sarah: Vec<String> = ids(store.decisioning_events(&k("CRMID", "crm-1042"), &views, 2).unwrap());
     assert_eq!(sarah, ["ev-3", "ev-2"]);
-    let bob: Vec<String> = ids(store.events_of_types(&k("CRMID", "crm-7"), &views, 1).unwrap());
+    let bob: Vec<String> = ids(store.decisioning_events(&k("CRMID", "crm-7"), &views, 1).unwrap());
     assert_eq!(bob, ["ev-5"]);
 }
