@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { eventually, startOrigin, startWorker, storedEvents, tempDir } from "./support.mjs";
 import { join } from "node:path";
+import http from "node:http";
 
 const EVENTS = 10_000;
 const PER_REQUEST = 50;
@@ -188,4 +189,68 @@ test("worker: a visitor's rapid views reach KV, the newest last, for the next is
   assert.equal(res.status, 200);
   json = await res.json();
   assert.ok(segmentsOf(json).includes("frequent-browsers:existing"), `from KV after three product views: ${segmentsOf(json)}`);
+});
+
+// An origin that accepts connections and never answers (overloaded, a stuck proxy) must not
+// hang the worker: origin calls time out (2 s for what a request waits for, 10 s for sync
+// batches), the stale snapshot and the held views serve meanwhile, and the batches that timed
+// out wait in the outbox and arrive, once each, when the origin answers again.
+test("worker: an origin that hangs does not hang the edge; its batches arrive, once, when it answers again", { timeout: 180_000 }, async () => {
+  const data = tempDir("worker-hang");
+  cleanups.push(async () => data.remove());
+  const database = join(data.dir, "origin.sqlite");
+  const origin = await startOrigin({ database });
+  cleanups.push(() => origin.stop());
+  // A pass-through proxy between the worker and the origin that can stop answering.
+  let hang = false;
+  const held = [];
+  const proxy = http.createServer((req, res) => {
+    if (hang) {
+      held.push(res);
+      return;
+    }
+    const upstream = http.request(`${origin.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
+  cleanups.push(() => new Promise((ok) => {
+    for (const res of held) res.destroy();
+    proxy.close(ok);
+  }));
+  const worker = await startWorker(`http://127.0.0.1:${proxy.address().port}`);
+  cleanups.push(() => worker.stop());
+
+  const pageView = (id) => JSON.stringify({ events: [{ xdm: { _id: id, eventType: "web.webpagedetails.pageViews" } }] });
+  let res = await send(worker.url, "hang-0", pageView("hang-0"));
+  assert.equal(res.status, 200);
+  const json = await res.json();
+  const cookie = cookieOf(json);
+  const ecid = ecidOf(json);
+
+  hang = true;
+  // Past the snapshot's recheck (1 s in tests): each request may find it stale.
+  await new Promise((ok) => setTimeout(ok, 1200));
+  for (let r = 1; r <= 4; r++) {
+    const started = Date.now();
+    res = await send(worker.url, `hang-${r}`, pageView(`hang-${r}`), cookie);
+    const took = Date.now() - started;
+    assert.equal(res.status, 200, await res.text());
+    assert.ok(took < 4000, `request ${r} took ${took} ms with the origin hanging`);
+  }
+  assert.ok(held.length > 0, "the worker did call the hanging origin");
+
+  // The sync calls time out after 10 s and their batches wait in the outbox; the origin
+  // answers again, the cron trigger drains the outbox.
+  await new Promise((ok) => setTimeout(ok, 11_000));
+  hang = false;
+  const expected = new Set(["hang-0", "hang-1", "hang-2", "hang-3", "hang-4"]);
+  await eventually(async () => {
+    await worker.scheduled();
+    return storedEvents(database, ecid, 100).length >= expected.size;
+  }, "the outbox drained", 60_000);
+  checkExactlyOnce(database, ecid, expected);
 });

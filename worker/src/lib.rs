@@ -25,8 +25,11 @@
 //! | `EDGE_STATE` | KV namespace | person views, cached per identity |
 //!
 //! The definitions snapshot is fetched from the origin and kept per isolate, rechecked every 30
-//! seconds (`EDGECDP_SNAPSHOT_RECHECK_SECS`) with `If-None-Match`; a failed refresh keeps
-//! serving the last good snapshot. Deletions reach the edge this way, as tombstones.
+//! seconds (`EDGECDP_SNAPSHOT_RECHECK_SECS`) with `If-None-Match` by one request while the
+//! others serve the cached one; a failed refresh keeps serving the last good snapshot.
+//! Deletions reach the edge this way, as tombstones. Calls to the origin time out: 2 s for the
+//! snapshot and views a request waits for, 10 s for sync batches (then kept in the outbox), so
+//! an origin that hangs does not hang the edge.
 
 #![cfg(target_arch = "wasm32")]
 

@@ -47,8 +47,15 @@ fn backoff_ms(attempts: u32) -> i64 {
 
 /// Posts a batch to `/v1/sync`; `Ok` only when the origin acknowledged it (after its commit).
 async fn post(b: &Bindings, body: &[u8]) -> Result<(), String> {
-    let response =
-        origin::call(b, Method::Post, "/v1/sync", Some(body), &[("content-type", "application/msgpack")]).await?;
+    let response = origin::call(
+        b,
+        Method::Post,
+        "/v1/sync",
+        Some(body),
+        &[("content-type", "application/msgpack")],
+        origin::SYNC_TIMEOUT,
+    )
+    .await?;
     if response.status_code() == 200 { Ok(()) } else { Err(origin::unexpected(response).await) }
 }
 

@@ -21,14 +21,19 @@ thread_local! {
 }
 
 /// The snapshot to serve with: the cached one while fresh, else the origin's (a failed refresh
-/// keeps the last good one).
+/// keeps the last good one). One request refreshes a stale snapshot; the others serve the cached
+/// one meanwhile, and after a failed refresh until the next recheck, so an origin that hangs
+/// costs one request its timeout per recheck, not every request.
 ///
 /// # Errors
 /// A sentence when there is no snapshot at all (first request and the origin unreachable).
 pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>, String> {
-    let (cached, etag) = CACHE.with_borrow(|c| match c {
+    let (cached, etag) = CACHE.with_borrow_mut(|c| match c {
         Some(c) if now.millis() - c.checked_at.millis() < b.snapshot_recheck_ms => (Some(Rc::clone(&c.snapshot)), None),
-        Some(c) => (None, Some(c.etag.clone())),
+        Some(c) => {
+            c.checked_at = now;
+            (None, Some(c.etag.clone()))
+        }
         None => (None, None),
     });
     if let Some(s) = cached {
@@ -66,7 +71,7 @@ pub(crate) async fn current(b: &Bindings, now: Timestamp) -> Result<Rc<Snapshot>
 /// The snapshot and its ETag, or `None` when unchanged (304).
 async fn fetch(b: &Bindings, etag: Option<&str>) -> Result<Option<(Snapshot, Option<String>)>, String> {
     let extra: Vec<(&str, &str)> = etag.map(|e| ("if-none-match", e)).into_iter().collect();
-    let mut response = origin::call(b, Method::Get, "/v1/snapshot", None, &extra).await?;
+    let mut response = origin::call(b, Method::Get, "/v1/snapshot", None, &extra, origin::REQUEST_TIMEOUT).await?;
     match response.status_code() {
         200 => {
             let etag = response.headers().get("etag").ok().flatten();

@@ -250,7 +250,7 @@ async fn fetch(b: &Bindings, key: &IdentityKey) -> Result<Option<EdgeFragment>, 
         js_sys::encode_uri_component(&key.ns),
         js_sys::encode_uri_component(&key.id)
     );
-    let mut response = origin::call(b, Method::Get, &path, None, &[]).await?;
+    let mut response = origin::call(b, Method::Get, &path, None, &[], origin::REQUEST_TIMEOUT).await?;
     match response.status_code() {
         200 => {
             let bytes = response.bytes().await.map_err(|e| e.to_string())?;
