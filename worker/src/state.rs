@@ -7,9 +7,9 @@
 //!
 //! The isolate keeps the views it read or wrote lately (least recently used first out, at most
 //! [`CACHE_BYTES`] of encoded views, each for [`CACHE_SECS`]), so a visitor's next request here
-//! reads no KV. KV takes one write per key per second: a view written again within that second
-//! is written once more when the second is over, with whatever is newest then, by the request
-//! that found the key busy (inside its `waitUntil`). Several isolates serving one visitor at
+//! reads no KV. KV takes one write per key per second: a view is written before the answer when
+//! KV takes it, else once more when the second is over, with whatever is newest then, by the
+//! request that found the key busy (inside its `waitUntil`). Several isolates serving one visitor at
 //! once could each hold an older view for up to [`CACHE_SECS`]; KV itself caches reads at a
 //! location for a minute, so a read from it would not be fresher.
 
@@ -199,6 +199,12 @@ pub(crate) fn hold(view: &EdgeFragment) -> Vec<IdentityKey> {
         }
     }
     to_write
+}
+
+/// Whether KV takes a write of `key` now (none in the last second).
+pub(crate) fn due(key: &IdentityKey) -> bool {
+    let now_ms = crate::edge::now().millis();
+    WRITES.with_borrow(|w| w.get(&kv_key("view", key)).is_none_or(|x| now_ms - x.last_ms >= WRITE_INTERVAL_MS))
 }
 
 /// Writes the held views of `key` to KV, one write a second, until none is left.
