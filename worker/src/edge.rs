@@ -64,8 +64,9 @@ pub(crate) async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result
 }
 
 /// Runs one request through the core's pipeline: the snapshot and the visitor's views from
-/// this isolate (else KV, else the origin), views held in the isolate before answering, then
-/// written to KV and the records shipped to the origin after (`waitUntil`).
+/// this isolate (else KV, else the origin), views held in the isolate and written to KV before
+/// answering (after, in `waitUntil`, when KV's one write a second for a key is used up), and
+/// the records shipped to the origin after (`waitUntil`).
 pub(crate) async fn run(request: &HttpRequest<'_>, env: &Env, ctx: &Context) -> HttpResponse {
     let (origin, query, path) = (request.origin, request.query, request.path);
     let b = match Bindings::read(env) {

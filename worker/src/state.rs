@@ -221,16 +221,16 @@ pub(crate) async fn write(kv: &KvStore, key: &IdentityKey) {
             let wait = (writes.last_ms + WRITE_INTERVAL_MS - now_ms).max(0);
             (wait, Some(bytes))
         });
-        let Some(bytes) = bytes else { return };
+        let Some(mut bytes) = bytes else { return };
         if wait_ms > 0 {
             #[allow(clippy::cast_sign_loss, reason = "wait_ms > 0")]
             worker::Delay::from(std::time::Duration::from_millis(wait_ms as u64)).await;
             // What came meanwhile is newer than what was taken.
-            let bytes = WRITES.with_borrow_mut(|w| w.get_mut(&name).and_then(|x| x.newest.take())).unwrap_or(bytes);
-            put(kv, key, &name, &bytes).await;
-        } else {
-            put(kv, key, &name, &bytes).await;
+            if let Some(newer) = WRITES.with_borrow_mut(|w| w.get_mut(&name).and_then(|x| x.newest.take())) {
+                bytes = newer;
+            }
         }
+        put(kv, key, &name, &bytes).await;
         let at = crate::edge::now().millis();
         WRITES.with_borrow_mut(|w| w.entry(name.clone()).or_default().last_ms = at);
     }

@@ -196,15 +196,9 @@ pub fn state_of(store: &dyn Store, key: &IdentityKey, set: &DecisionSet) -> Resu
     let mut state = DecisionState::default();
     for e in &events {
         let Ok(at) = Timestamp::parse_rfc3339(&e.timestamp) else { continue };
-        // Only what recording reads (the type, the propositions), converted in place: an
-        // active visitor's state is built from up to STATE_EVENTS notifications per request.
-        let mut slim = edgecdp_core::map::ObjectMap::new();
-        for field in ["eventType", "_experience"] {
-            if let Some(v) = e.xdm.get(field).and_then(|v| edgecdp_core::value::Value::deserialize(v).ok()) {
-                slim.insert(field.to_owned(), v);
-            }
-        }
-        set.record(&mut state, &edgecdp_core::value::Value::Object(slim), &e.event_id, at);
+        // The store trimmed the XDM to what recording reads; converted in place, not cloned.
+        let xdm = edgecdp_core::value::Value::deserialize(&e.xdm).unwrap_or_default();
+        set.record(&mut state, &xdm, &e.event_id, at);
     }
     Ok((!state.is_empty()).then_some(state))
 }

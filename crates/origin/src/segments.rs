@@ -188,10 +188,6 @@ impl Engine {
     /// When the store fails.
     pub fn decide_keys(&self, keys: &[IdentityKey], now: Timestamp) -> Result<usize, StoreError> {
         let _serial = lock(&self.serial);
-        self.decide_each(keys, now)
-    }
-
-    fn decide_each(&self, keys: &[IdentityKey], now: Timestamp) -> Result<usize, StoreError> {
         self.decide_all(keys, now, false)
     }
 
@@ -415,7 +411,7 @@ impl Engine {
             }
         }
         // Several identities of one person decide it once.
-        self.decide_each(&keys, now)
+        self.decide_all(&keys, now, false)
     }
 
     /// Decides the profiles whose memberships can change by time now (the timer).

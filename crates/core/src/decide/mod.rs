@@ -19,5 +19,5 @@ pub mod state;
 
 pub use model::{Activity, Offer, PAGE_SCOPE};
 pub use proposition::Proposition;
-pub use set::{DISPLAY_EVENT, DecisionSet, DecisionWarning, INTERACT_EVENT, Request, Visitor, bucket};
+pub use set::{DISPLAY_EVENT, DecisionSet, DecisionWarning, INTERACT_EVENT, RECORD_READS, Request, Visitor, bucket};
 pub use state::DecisionState;

@@ -28,6 +28,9 @@ use crate::value::Value;
 pub const DISPLAY_EVENT: &str = "decisioning.propositionDisplay";
 /// The event type of interact notifications.
 pub const INTERACT_EVENT: &str = "decisioning.propositionInteract";
+/// The top-level XDM fields [`DecisionSet::record`] reads: a host may hand it events trimmed to
+/// these (the origin's store does, so an active visitor's notifications are not read whole).
+pub const RECORD_READS: [&str; 2] = ["eventType", "_experience"];
 
 /// The most items an offer may have.
 pub const MAX_ITEMS: usize = 20;
@@ -566,7 +569,7 @@ impl DecisionSet {
 
     /// Folds one stored or collected event into a profile's state: a display notification
     /// counts towards the caps of the offers it names, a conversion event marks the activities
-    /// it converts. Returns whether the state changed.
+    /// it converts. Returns whether the state changed. Reads only [`RECORD_READS`].
     pub fn record(&self, state: &mut DecisionState, xdm: &Value, event_id: &str, at: Timestamp) -> bool {
         let Some(kind) = xdm.as_object().and_then(|o| o.get("eventType")).and_then(Value::as_str) else {
             return false;

@@ -19,6 +19,7 @@ use super::{
     Applied, DeletionReport, EventsPage, GraphReport, ProfileView, QuarantinedRow, SegmentInput, SegmentMember,
     SegmentOutcome, Stats, Store, StoreError, StoredEvent, StoredSegment, segments,
 };
+use edgecdp_core::decide::RECORD_READS;
 use edgecdp_core::segment::set::{Definition, Transition};
 
 /// The embedded SQLite store: one connection writes (and reads what must wait for writes),
@@ -294,9 +295,52 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 const EVENT_COLUMNS: &str = "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, xdm, data";
 
 /// [`EVENT_COLUMNS`] for decisioning state: the XDM trimmed in SQLite to what recording reads
-/// (`eventType`, `_experience`), so an active visitor's notifications are not parsed whole.
-const TRIMMED_COLUMNS: &str = "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, \
-    json_object('eventType', event_type, '_experience', xdm -> '$._experience'), NULL";
+/// ([`RECORD_READS`]), so an active visitor's notifications are not parsed whole.
+static TRIMMED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let fields: Vec<String> = RECORD_READS.iter().map(|f| format!("'{f}', xdm -> '$.{f}'")).collect();
+    format!(
+        "event_id, datastream_id, ecid, event_type, ts, received_at, batch_id, source, json_object({}), NULL",
+        fields.join(", ")
+    )
+});
+
+/// Where a source's events are: a browser's, or a person identity's (imported events).
+enum Source<'a> {
+    Browser(&'a str),
+    Identity(&'a IdentityKey),
+}
+
+/// The newest `limit` events of a source, newest first, through the `(…, ts DESC)` indexes: all
+/// of them, or, with `kinds`, those of each of these types (XDM trimmed, [`TRIMMED_COLUMNS`]).
+fn newest_events(
+    conn: &Connection,
+    source: &Source<'_>,
+    kinds: Option<&[String]>,
+    limit: i64,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let (filter, mut args): (&str, Vec<&dyn rusqlite::ToSql>) = match source {
+        Source::Browser(ecid) => ("ecid = ?1", vec![ecid]),
+        Source::Identity(key) => ("identity_ns = ?1 AND identity_id = ?2", vec![&key.ns, &key.id]),
+    };
+    args.push(&limit);
+    let limit_at = args.len();
+    let Some(kinds) = kinds else {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE {filter} ORDER BY ts DESC LIMIT ?{limit_at}");
+        return conn.prepare_cached(&sql)?.query_map(rusqlite::params_from_iter(args), read_event)?.collect();
+    };
+    let sql = format!(
+        "SELECT {} FROM events WHERE {filter} AND event_type = ?{} ORDER BY ts DESC LIMIT ?{limit_at}",
+        *TRIMMED_COLUMNS,
+        limit_at + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let with_kind = args.iter().copied().chain([kind as &dyn rusqlite::ToSql]);
+        rows.extend(stmt.query_map(rusqlite::params_from_iter(with_kind), read_event)?.collect::<Result<Vec<_>, _>>()?);
+    }
+    Ok(rows)
+}
 
 /// Events of the person on each of their browsers while the browser was theirs, newest first.
 fn person_events_in(
@@ -322,54 +366,20 @@ fn person_events_of(
     // Each source gives its newest `limit` of each type (the merged newest `limit` are among
     // them), walking the (…, event_type, ts) indexes: a long history is not read whole.
     let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let kinds: Vec<Option<&str>> = types.map_or_else(|| vec![None], |t| t.iter().map(|k| Some(k.as_str())).collect());
-    let mut by_ecid = [
-        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE ecid = ?1 ORDER BY ts DESC LIMIT ?2"))?,
-        conn.prepare_cached(&format!(
-            "SELECT {TRIMMED_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
-        ))?,
-    ];
-    let mut ecid_rows = |ecid: &str, limit: i64| -> rusqlite::Result<Vec<StoredEvent>> {
-        let mut rows = Vec::new();
-        for kind in &kinds {
-            match kind {
-                Some(k) => rows
-                    .extend(by_ecid[1].query_map(params![ecid, limit, k], read_event)?.collect::<Result<Vec<_>, _>>()?),
-                None => {
-                    rows.extend(by_ecid[0].query_map(params![ecid, limit], read_event)?.collect::<Result<Vec<_>, _>>()?)
-                }
-            }
-        }
-        Ok(rows)
-    };
     for (ecid, segments) in browsers(conn, person, &members, config)? {
-        let mut rows = ecid_rows(&ecid, sql_limit)?;
+        let mut rows = newest_events(conn, &Source::Browser(&ecid), types, sql_limit)?;
         let owned = |e: &StoredEvent| {
             owner_at(&segments, Timestamp::parse_rfc3339(&e.timestamp).unwrap_or(Timestamp(0))) == Some(person)
         };
         // A browser shared with another person: its newest `limit` less the other's may miss
         // older events of this one; read it whole then.
         if rows.len() >= limit && !rows.iter().all(owned) {
-            rows = ecid_rows(&ecid, i64::MAX)?;
+            rows = newest_events(conn, &Source::Browser(&ecid), types, i64::MAX)?;
         }
         events.extend(rows.into_iter().filter(|e| owned(e)));
     }
-    let mut by_identity = [
-        conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 ORDER BY ts DESC LIMIT ?3"
-        ))?,
-        conn.prepare_cached(&format!(
-            "SELECT {TRIMMED_COLUMNS} FROM events WHERE identity_ns = ?1 AND identity_id = ?2 AND event_type = ?4 ORDER BY ts DESC LIMIT ?3"
-        ))?,
-    ];
     for m in members.iter().filter(|m| m.kind.is_person()) {
-        for kind in &kinds {
-            let rows = match kind {
-                Some(k) => by_identity[1].query_map(params![m.key.ns, m.key.id, sql_limit, k], read_event)?,
-                None => by_identity[0].query_map(params![m.key.ns, m.key.id, sql_limit], read_event)?,
-            };
-            events.extend(rows.collect::<Result<Vec<_>, _>>()?);
-        }
+        events.extend(newest_events(conn, &Source::Identity(&m.key), types, sql_limit)?);
     }
     events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));
     events.truncate(limit);
@@ -551,19 +561,12 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut events = match person_of(conn, key)? {
                 Some(person) => person_events_of(conn, &person, &self.graph, limit, Some(types))?,
-                None if key.ns == "ECID" => {
-                    let mut stmt = conn.prepare_cached(&format!(
-                        "SELECT {TRIMMED_COLUMNS} FROM events WHERE ecid = ?1 AND event_type = ?3 ORDER BY ts DESC LIMIT ?2"
-                    ))?;
-                    let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                    let mut events = Vec::new();
-                    for kind in types {
-                        events.extend(
-                            stmt.query_map(params![key.id, sql_limit, kind], read_event)?.collect::<Result<Vec<_>, _>>()?,
-                        );
-                    }
-                    events
-                }
+                None if key.ns == "ECID" => newest_events(
+                    conn,
+                    &Source::Browser(&key.id),
+                    Some(types),
+                    i64::try_from(limit).unwrap_or(i64::MAX),
+                )?,
                 None => Vec::new(),
             };
             events.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.event_id.cmp(&b.event_id)));

@@ -245,6 +245,48 @@ fn caps_count_display_notifications_once_each_within_their_window() {
 }
 
 #[test]
+fn recording_reads_only_the_fields_it_names() {
+    let set = load(
+        json!([{ "id": "a", "experiences": [{ "id": "e", "offers": ["promo"] }],
+                 "conversion": { "event": "commerce.purchases", "suppress": true } }]),
+        json!([{ "id": "promo", "cap": { "max": 3, "window": "1d" }, "items": [{ "action": "setText", "selector": "#x", "content": "promo" }] }]),
+    );
+    // Events as the Web SDK sends them: context beside what recording reads.
+    let context = json!({ "web": { "webPageDetails": { "URL": "https://www.luma.test/" } },
+        "device": { "screenHeight": 900 }, "identityMap": { "ECID": [{ "id": "1" }] }, "timestamp": "2026-01-01T00:00:00Z" });
+    let with_context = |xdm: Value| {
+        let mut full: serde_json::Value = serde_json::to_value(&xdm).unwrap();
+        for (k, v) in context.as_object().unwrap() {
+            full[k] = v.clone();
+        }
+        serde_json::from_value::<Value>(full).unwrap()
+    };
+    let trimmed = |xdm: &Value| {
+        let mut slim = ObjectMap::new();
+        for field in RECORD_READS {
+            if let Some(v) = xdm.as_object().and_then(|o| o.get(field)) {
+                slim.insert(field.to_owned(), v.clone());
+            }
+        }
+        Value::Object(slim)
+    };
+    let purchase = serde_json::from_value::<Value>(json!({ "eventType": "commerce.purchases" })).unwrap();
+    let events = [display("promo"), display("promo"), purchase];
+    let (mut full, mut slim) = (DecisionState::default(), DecisionState::default());
+    for (i, e) in events.into_iter().enumerate() {
+        let e = with_context(e);
+        let at = Timestamp(T0.0 + HOUR * i64::try_from(i).unwrap());
+        assert_eq!(
+            set.record(&mut full, &e, &format!("ev-{i}"), at),
+            set.record(&mut slim, &trimmed(&e), &format!("ev-{i}"), at)
+        );
+    }
+    assert_eq!(full.displays["promo"].len(), 2);
+    assert_eq!(full.conversions.len(), 1);
+    assert_eq!(full, slim, "events trimmed to RECORD_READS record the same state");
+}
+
+#[test]
 fn ab_split_is_deterministic_and_follows_the_allocation() {
     let set = load(
         json!([{ "id": "cta-test", "kind": "ab", "traffic": 80, "experiences": [

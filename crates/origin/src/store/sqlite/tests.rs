@@ -233,7 +233,7 @@ fn batches_applied_together_are_each_answered_and_a_repeat_in_the_group_is_appli
 #[test]
 fn decisioning_events_are_the_newest_of_those_types_for_a_browser_and_for_a_person() {
     let (_d, store) = store();
-    let typed = |t: &str| serde_json::json!({ "eventType": t });
+    let typed = |t: &str| serde_json::json!({ "eventType": t, "web": { "webPageDetails": { "name": "home" } } });
     const C: &str = "33333333333333333333333333333333333333";
     // Browser C, anonymous: page views with a display and a purchase among them.
     for n in 0..20u8 {
@@ -250,6 +250,12 @@ fn decisioning_events_are_the_newest_of_those_types_for_a_browser_and_for_a_pers
     assert_eq!(ids(store.decisioning_events(&k("ECID", C), &types, 10).unwrap()), [id(15), id(12), id(9), id(3)]);
     assert_eq!(ids(store.decisioning_events(&k("ECID", C), &types, 2).unwrap()), [id(15), id(12)], "the newest two");
     assert!(store.decisioning_events(&k("ECID", C), &["commerce.productViews".to_owned()], 10).unwrap().is_empty());
+    let newest = &store.decisioning_events(&k("ECID", C), &types, 1).unwrap()[0];
+    assert_eq!(
+        newest.xdm,
+        serde_json::json!({ "eventType": "decisioning.propositionDisplay", "_experience": null }),
+        "the XDM is trimmed to what recording reads"
+    );
     // A person: Sarah's laptop (A) was taken by a second person after her; her events of a type
     // are hers only, even past the limit's first pick.
     luma(&store);
